@@ -1,0 +1,1 @@
+"""baselines: policy networks and PPO reproductions."""

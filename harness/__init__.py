@@ -1,0 +1,1 @@
+"""harness: datasets, evaluation protocols, statistics, submissions, leaderboard and the CLI."""

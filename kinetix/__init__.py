@@ -1,0 +1,1 @@
+"""kinetix: the Kinetix RL environment family on the jax2d engine."""
