@@ -5,7 +5,8 @@ Closed forms used:
 * disc of radius r: area ``pi r^2``, inertia ``factor * m * r^2`` about its centre
   (``factor`` 0.5 for a solid disc; Jax2D used 0.25);
 * convex polygon: fan triangulation from vertex 0 gives the area and the area centroid; the
-  inertia about the centroid sums ``|e_i x e_{i+1}| / 12 * (e_i.e_i + e_i.e_{i+1} + e_{i+1}.e_{i+1})``
+  inertia about the centroid sums
+  ``|e_i x e_{i+1}| / 12 * (e_i.e_i + e_i.e_{i+1} + e_{i+1}.e_{i+1})``
   over the triangles (centroid, v_i, v_{i+1}) (Box2D's formula).
 """
 
