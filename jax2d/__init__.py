@@ -28,6 +28,7 @@ from jax2d.params import (
     physics_setting,
 )
 from jax2d.scene import Bodies, ContactCache, Joints, Scene, Thrusters, num_pairs
+from jax2d.step import StepInfo, make_step, mode_compatible, step
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,7 @@ __all__ = [
     "SceneFullError",
     "SceneSize",
     "SimParams",
+    "StepInfo",
     "Thrusters",
     "add_circle",
     "add_fixed_joint",
@@ -61,5 +63,8 @@ __all__ = [
     "physics_setting",
     "polygon_centroid",
     "polygon_mass",
+    "make_step",
+    "mode_compatible",
+    "step",
     "validate_polygon",
 ]

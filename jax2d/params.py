@@ -92,7 +92,8 @@ class PhysicsSetting:
             (Sutherland-Hodgman); Jax2D clamps the along-face coordinate instead.
         restitution_threshold: relative normal speeds below ``SimParams.restitution_threshold``
             do not bounce, and the restitution target replaces (never adds to) the position
-            bias, so a bounce never gains energy (Jax2D: no threshold, bias added).
+            bias, and the bounce is measured from the velocity before this step's gravity, so a
+            bounce never gains energy (Jax2D: no threshold, bias added, post-gravity velocity).
         disc_inertia_factor: circle inertia is ``factor * m * r**2`` for circles we build
             (solid disc 0.5; Jax2D 0.25).
         area_centroid: polygons we build are centred on their area centroid (Jax2D: the

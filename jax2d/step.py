@@ -1,0 +1,330 @@
+"""One physics step: the stages in order.
+
+1. gravity;
+2. narrow phase for every candidate pair (overlap flags for the caller; contact manifolds);
+3. joint-motor and thruster impulses;
+4. warm start from last step's accumulated impulses (contacts and joints);
+5. ``num_solver_iterations`` x (joints one by one, then contact rounds);
+6. store impulses for the next warm start;
+7. semi-implicit Euler integration and clamps; cached joint and thruster world positions.
+
+``step`` works on one scene; ``jax.vmap`` it for a batch of scenes of one size.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jax2d.collision import circle_circle, circle_polygon, polygon_polygon
+from jax2d.contact import prepare_contacts, solve_round, warm_start_impulses
+from jax2d.joints import (
+    Bodies1,
+    joint_components,
+    joint_valid,
+    joint_warm_start,
+    motor_impulses,
+    solve_joints,
+)
+from jax2d.math2d import cross, rotate
+from jax2d.pairs import pair_table
+from jax2d.params import PhysicsConfig, SimParams
+from jax2d.scene import Scene
+
+__all__ = ["StepInfo", "step", "make_step", "mode_compatible"]
+
+
+class StepInfo(NamedTuple):
+    """What a step reports besides the new scene.
+
+    Attributes:
+        touching: (K,) bool per candidate pair (order of :func:`jax2d.pair_table`): the two
+            shapes overlapped at the start of the step, both are active and their collision
+            modes allow contact. Joints are not consulted (jointed shapes may overlap).
+    """
+
+    touching: jax.Array
+
+
+def mode_compatible(mode_a, mode_b):
+    """Collision modes allow contact: either is 2, or both are >= 1."""
+    return (mode_a == 2) | (mode_b == 2) | ((mode_a > 0) & (mode_b > 0))
+
+
+def _narrow_phase(scene: Scene, table, setting):
+    """Manifolds of all K candidate pairs, concatenated in pair-table order."""
+    poly, circ = scene.polygon, scene.circle
+    P = table.num_polygons
+    out = []
+    if table.num_pp:
+        ia, ib = table.a[: table.num_pp], table.b[: table.num_pp]
+        f = functools.partial(
+            polygon_polygon,
+            per_point_depth=setting.per_point_depth,
+            clip=setting.clip_incident_edge,
+        )
+        out.append(
+            jax.vmap(f)(
+                poly.position[ia],
+                poly.rotation[ia],
+                poly.vertices[ia],
+                poly.n_vertices[ia],
+                poly.position[ib],
+                poly.rotation[ib],
+                poly.vertices[ib],
+                poly.n_vertices[ib],
+            )
+        )
+    if table.num_cp:
+        s = slice(table.num_pp, table.num_pp + table.num_cp)
+        ic, ip = table.a[s] - P, table.b[s]
+        f = functools.partial(circle_polygon, exact_depth=setting.per_point_depth)
+        out.append(
+            jax.vmap(f)(
+                circ.position[ic],
+                circ.radius[ic],
+                poly.position[ip],
+                poly.rotation[ip],
+                poly.vertices[ip],
+                poly.n_vertices[ip],
+            )
+        )
+    if table.num_cc:
+        s = slice(table.num_pp + table.num_cp, None)
+        ia, ib = table.a[s] - P, table.b[s] - P
+        out.append(
+            jax.vmap(circle_circle)(
+                circ.position[ia], circ.radius[ia], circ.position[ib], circ.radius[ib]
+            )
+        )
+    return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs, axis=0), *out)
+
+
+def _cat(scene: Scene, field):
+    return jnp.concatenate([getattr(scene.polygon, field), getattr(scene.circle, field)], axis=0)
+
+
+def _pad1(x):
+    return jnp.concatenate([x, jnp.zeros((1, *x.shape[1:]), x.dtype)], axis=0)
+
+
+def step(
+    scene: Scene,
+    actions: jax.Array,
+    params: SimParams = SimParams(),
+    config: PhysicsConfig = PhysicsConfig(),
+) -> tuple[Scene, StepInfo]:
+    """Advances one scene by ``params.dt``.
+
+    Args:
+        scene: the scene (capacities P, C, J, T read from its array shapes).
+        actions: (J + T,) float32: joint motor actions (target speed multipliers, usually in
+            [-1, 1]) then thruster actions (usually in [0, 1]); applied as given.
+        params: traced parameters.
+        config: static configuration (solver iterations, warm starting, physics setting); it
+            must be static under ``jit`` (e.g. ``jax.jit(step, static_argnames="config")``).
+    Returns:
+        (new scene, :class:`StepInfo`).
+    """
+    setting = config.setting
+    P, C = scene.polygon.active.shape[0], scene.circle.active.shape[0]
+    J, T = scene.joint.active.shape[0], scene.thruster.active.shape[0]
+    N = P + C
+    table = pair_table(P, C)
+    K = table.num_pairs
+    dt = params.dt
+    actions = jnp.asarray(actions, jnp.float32).reshape(J + T)
+
+    active = _cat(scene, "active")
+    im = jnp.where(active, _cat(scene, "inverse_mass"), 0.0)
+    ii = jnp.where(active, _cat(scene, "inverse_inertia"), 0.0)
+    pos = _cat(scene, "position").reshape(N, 2)
+    rot = _cat(scene, "rotation")
+    vel = _cat(scene, "velocity").reshape(N, 2)
+    ang = _cat(scene, "angular_velocity")
+    mode = _cat(scene, "collision_mode")
+
+    # 1. Gravity on dynamic bodies. Under the default setting bounces are measured from the
+    # velocities before this step's gravity, so a bounce never returns energy gravity added.
+    vel_before = vel
+    vel = vel + jnp.where((im > 0)[:, None], scene.gravity * dt, 0.0)
+
+    joint = scene.joint
+    bodies = Bodies1(pos, rot, vel, ang, im, ii, active)
+    jvalid = joint_valid(joint, bodies) if J else jnp.zeros((0,), bool)
+
+    # 2. Narrow phase.
+    if K:
+        a_idx, b_idx = table.a, table.b
+        m = _narrow_phase(scene, table, setting)
+        touching = (
+            m.overlap & active[a_idx] & active[b_idx] & mode_compatible(mode[a_idx], mode[b_idx])
+        )
+        labels = joint_components(joint, N) if J else jnp.arange(N)
+        resolve = touching & (labels[a_idx] != labels[b_idx]) & ((im[a_idx] + im[b_idx]) > 0)
+        point_on = m.active & resolve[:, None]
+        fric, rest = _cat(scene, "friction"), _cat(scene, "restitution")
+        v_bounce = vel_before if setting.restitution_threshold else vel
+        side = lambda i: (pos[i], v_bounce[i], ang[i], im[i], ii[i], fric[i], rest[i])  # noqa: E731
+        rows = prepare_contacts(
+            m.normal,
+            m.points,
+            m.depth,
+            point_on,
+            side(a_idx),
+            side(b_idx),
+            params,
+            restitution_threshold=setting.restitution_threshold,
+        )
+        inherit = point_on & scene.contacts.touching[:, None] & config.warm_starting
+        acc_n = jnp.where(inherit, scene.contacts.normal_impulse, 0.0)
+        acc_t = jnp.where(inherit, scene.contacts.tangent_impulse, 0.0)
+    else:
+        touching = jnp.zeros((0,), bool)
+
+    # 3. Motors and thrusters.
+    if J:
+        ang = ang + motor_impulses(
+            joint, bodies._replace(velocity=vel), actions[:J], params, jvalid
+        )
+    if T:
+        thr = scene.thruster
+        parent = thr.shape_index
+        on = thr.active & active[parent]
+        mag = jnp.where(on, thr.power * params.base_thruster_power * actions[J:] * dt, 0.0)
+        direction = rotate(jnp.array([1.0, 0.0]), rot[parent] + thr.rotation)
+        arm = rotate(thr.relative_position, rot[parent])
+        vel = vel.at[parent].add(im[parent][:, None] * direction * mag[:, None])
+        ang = ang.at[parent].add(ii[parent] * cross(arm, direction) * mag)
+
+    # 4. Warm start.
+    acc_p = joint.accumulated_impulse
+    acc_l = joint.accumulated_angular_impulse
+    if config.warm_starting:
+        if J:
+            dv, dw = joint_warm_start(
+                joint, bodies._replace(velocity=vel, angular_velocity=ang), jvalid
+            )
+            vel, ang = vel + dv, ang + dw
+        if K:
+            dva, dwa, dvb, dwb = warm_start_impulses(rows, acc_n, acc_t)
+            vel = vel.at[a_idx].add(dva).at[b_idx].add(dvb)
+            ang = ang.at[a_idx].add(dwa).at[b_idx].add(dwb)
+    else:
+        acc_p = jnp.zeros_like(acc_p)
+        acc_l = jnp.zeros_like(acc_l)
+
+    # 5. Solver iterations.
+    if K:
+        R, H = table.rounds.shape
+        flat = jnp.asarray(table.rounds.reshape(-1))
+        pad_rows = jax.tree_util.tree_map(_pad1, rows)
+        round_rows = jax.tree_util.tree_map(lambda x: x[flat].reshape(R, H, *x.shape[1:]), pad_rows)
+        acc_n_r = _pad1(acc_n)[flat].reshape(R, H, 2)
+        acc_t_r = _pad1(acc_t)[flat].reshape(R, H, 2)
+        perm = jnp.asarray(table.round_perm)
+        inverse = jnp.asarray(table.round_inverse)
+
+    def contact_pass(vel, ang, acc_n_r, acc_t_r):
+        def one_round(carry, xs):
+            vel, ang = carry
+            rr, an, at, pr, inv = xs
+            v2, w2 = _pad1(vel)[pr], _pad1(ang)[pr]
+            an, at, va, wa, vb, wb = solve_round(rr, an, at, v2[:H], w2[:H], v2[H:], w2[H:])
+            vel = jnp.concatenate([va, vb])[inv]
+            ang = jnp.concatenate([wa, wb])[inv]
+            return (vel, ang), (an, at)
+
+        (vel, ang), (acc_n_r, acc_t_r) = jax.lax.scan(
+            one_round, (vel, ang), (round_rows, acc_n_r, acc_t_r, perm, inverse)
+        )
+        return vel, ang, acc_n_r, acc_t_r
+
+    joint_points = joint.position
+
+    def iteration(_, carry):
+        pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
+        if J:
+            b = Bodies1(pos, rot, vel, ang, im, ii, active)
+            pos, vel, ang, acc_p, acc_l, jp = solve_joints(joint, b, jvalid, acc_p, acc_l, params)
+        if K:
+            vel, ang, acc_n_r, acc_t_r = contact_pass(vel, ang, acc_n_r, acc_t_r)
+        return pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r
+
+    if not K:
+        acc_n_r = acc_t_r = jnp.zeros((0,), jnp.float32)
+    carry = (pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r)
+    carry = jax.lax.fori_loop(0, config.num_solver_iterations, iteration, carry)
+    pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r = carry
+
+    # 6. Store impulses (back in pair order).
+    if K:
+        where = jnp.asarray(_pair_positions(P, C))
+        acc_n = acc_n_r.reshape(-1, 2)[where]
+        acc_t = acc_t_r.reshape(-1, 2)[where]
+        keep = point_on & config.warm_starting
+        contacts = scene.contacts.replace(
+            normal_impulse=jnp.where(keep, acc_n, 0.0),
+            tangent_impulse=jnp.where(keep, acc_t, 0.0),
+            touching=touching,
+        )
+    else:
+        contacts = scene.contacts
+
+    # 7. Integrate and clamp.
+    moving = active[:, None]
+    pos = jnp.where(moving, pos + vel * dt, pos)
+    rot = jnp.where(active, rot + ang * dt, rot)
+    pos = jnp.clip(pos, -params.clip_position, params.clip_position)
+    vel = jnp.clip(vel, -params.clip_velocity, params.clip_velocity)
+    ang = jnp.clip(ang, -params.clip_angular_velocity, params.clip_angular_velocity)
+
+    def split(x):
+        return x[:P], x[P:]
+
+    (pp, cp), (pr, cr), (pv, cv), (pw, cw) = split(pos), split(rot), split(vel), split(ang)
+    polygon = scene.polygon.replace(position=pp, rotation=pr, velocity=pv, angular_velocity=pw)
+    circle = scene.circle.replace(position=cp, rotation=cr, velocity=cv, angular_velocity=cw)
+    new_joint = joint.replace(
+        accumulated_impulse=jnp.where(jvalid[:, None], acc_p, 0.0) if J else acc_p,
+        accumulated_angular_impulse=jnp.where(jvalid, acc_l, 0.0) if J else acc_l,
+        position=jnp.where(jvalid[:, None], joint_points, joint.position) if J else joint.position,
+    )
+    thruster = scene.thruster
+    if T:
+        par = thruster.shape_index
+        thruster = thruster.replace(
+            position=pos[par] + rotate(thruster.relative_position, rot[par])
+        )
+    new_scene = scene.replace(
+        polygon=polygon, circle=circle, joint=new_joint, thruster=thruster, contacts=contacts
+    )
+    return new_scene, StepInfo(touching=touching)
+
+
+@functools.cache
+def _pair_positions(P: int, C: int):
+    """Flat round-major position of each pair slot (for reading results back in pair order)."""
+    table = pair_table(P, C)
+
+    where = np.zeros(table.num_pairs, np.int32)
+    R, H = table.rounds.shape
+    for r in range(R):
+        for s in range(H):
+            k = table.rounds[r, s]
+            if k < table.num_pairs:
+                where[k] = r * H + s
+    return where
+
+
+def make_step(config: PhysicsConfig = PhysicsConfig()):
+    """Returns ``f(scene, actions, params=SimParams())`` with ``config`` bound (jit-friendly)."""
+
+    def f(scene, actions, params=SimParams()):
+        return step(scene, actions, params, config)
+
+    return f
