@@ -1,0 +1,79 @@
+"""Subcommands of the ``kinetix-bench`` CLI, one module per command group.
+
+A command module exposes ``register(subparsers)``: it adds its parser(s) to the
+``argparse`` sub-parsers object and sets ``func`` (``handler(args) -> int``, the exit code) as a
+default on each runnable parser::
+
+    def register(subparsers):
+        p = subparsers.add_parser("levels", help="...", description="...")
+        p.add_argument(...)
+        add_json_flag(p)
+        p.set_defaults(func=_run)
+
+To add a command group, write ``harness/commands/<name>.py`` and add its module name to
+``COMMAND_MODULES`` in :mod:`harness.cli` (one line).
+
+Conventions:
+
+* Import heavy modules (jax, datasets, ...) inside the handler, not at module level, so that
+  ``kinetix-bench --help`` stays fast.
+* Machine output: with ``--json`` print one JSON object per line on stdout and nothing else
+  there; progress and chatter go to stderr.
+* User errors (bad input, missing files, a scene that cannot be built) are ``ValueError``
+  subclasses defined in our packages (:class:`CommandError`, ``jax2d.SceneError``, ...); the CLI
+  prints them as one ``error: ...`` line and exits 2. Anything else is a bug and keeps its
+  traceback.
+* Exit 0 only on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["CommandError", "add_json_flag", "comma_list", "positive_int"]
+
+
+class CommandError(ValueError):
+    """A command cannot do what was asked (the message says why and what to do)."""
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Adds the common ``--json`` flag (machine output: JSON lines on stdout)."""
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print machine-readable JSON lines on stdout (one object per result)",
+    )
+
+
+def comma_list(item_type, name: str):
+    """An argparse ``type`` that splits ``"a,b"`` and converts each item with ``item_type``.
+
+    Use with ``action="extend"`` so that the option may also be repeated.
+    """
+
+    def parse(text: str):
+        items = [t.strip() for t in str(text).split(",") if t.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"empty {name} list")
+        out = []
+        for t in items:
+            try:
+                out.append(item_type(t))
+            except (TypeError, ValueError, argparse.ArgumentTypeError) as e:
+                raise argparse.ArgumentTypeError(f"invalid {name} {t!r}: {e}") from None
+        return out
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (argparse ``type``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value

@@ -1,0 +1,85 @@
+"""Session-wide test settings.
+
+* XLA on CPU, float32 (x64 off), unless the environment says otherwise.
+* jax's persistent compilation cache, shared with ``.ci/run``:
+  ``$KINETIX_BENCH_JAX_CACHE`` or ``~/.cache/kinetix-bench/jax`` (``JAX_COMPILATION_CACHE_DIR``
+  wins when set), so a test run does not recompile what an earlier run compiled.
+* No network: a test that connects a socket to anything but loopback (127.0.0.0/8, ::1,
+  ``localhost``) or a unix socket fails, unless it is marked ``network``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR",
+    os.environ.get("KINETIX_BENCH_JAX_CACHE")
+    or os.path.join(os.path.expanduser("~"), ".cache", "kinetix-bench", "jax"),
+)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+
+import jax  # noqa: E402  (after the environment above)
+
+jax.config.update("jax_enable_x64", False)
+# Also set through the config, in case jax was imported before this file set the environment.
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update(
+    "jax_persistent_cache_min_compile_time_secs",
+    float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+)
+jax.config.update(
+    "jax_persistent_cache_min_entry_size_bytes",
+    int(os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"]),
+)
+
+
+def _is_loopback(address) -> bool:
+    if isinstance(address, str | bytes):  # AF_UNIX path (or abstract name)
+        return True
+    if not isinstance(address, tuple) or not address:
+        return False
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: resolving and connecting would use the network
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request, monkeypatch):
+    """Fails a test that opens a non-loopback connection (mark it ``network`` to allow)."""
+    if request.node.get_closest_marker("network"):
+        yield
+        return
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guard(address):
+        if not _is_loopback(address):
+            pytest.fail(
+                f"test tried to open a network connection to {address!r}; tests run offline "
+                "(mark the test @pytest.mark.network if it really needs the network)",
+                pytrace=False,
+            )
+
+    def connect(self, address):
+        guard(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        guard(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield
