@@ -1,1 +1,130 @@
-"""kinetix: the Kinetix RL environment family on the jax2d engine."""
+"""kinetix: the Kinetix RL environment family on the jax2d engine.
+
+Levels are pytrees (:class:`Level`: a jax2d scene plus roles, densities and actuator bindings) of
+an :class:`EnvSize` (S, M, L or custom). The environment is functional and gymnax-style::
+
+    import jax, kinetix
+    level = kinetix.load_kinetix_json("level.json", size="l")
+    env = kinetix.KinetixEnv(kinetix.EnvConfig(size="l"))
+    obs, state = env.reset(jax.random.PRNGKey(0), level)
+    obs, state, reward, done, info = env.step(key, state, env.noop_action())
+
+Modules: :mod:`kinetix.sizes`, :mod:`kinetix.level`, :mod:`kinetix.validate`,
+:mod:`kinetix.hashing`, :mod:`kinetix.actions`, :mod:`kinetix.spaces`,
+:mod:`kinetix.observations`, :mod:`kinetix.reward`, :mod:`kinetix.env`,
+:mod:`kinetix.policies`, :mod:`kinetix.rollout`, :mod:`kinetix.kinetix_json`,
+:mod:`kinetix.render` (rendering).
+"""
+
+from kinetix.actions import ACTION_TYPES, action_space, noop_action, random_action
+from kinetix.env import (
+    KINETIX_PARITY_SETTING,
+    EnvConfig,
+    EnvParams,
+    EnvState,
+    KinetixEnv,
+    make_env,
+    reset,
+    step,
+)
+from kinetix.errors import (
+    EnvConfigError,
+    KinetixError,
+    KinetixJSONError,
+    LevelError,
+    LevelSizeError,
+    LevelValidationError,
+)
+from kinetix.hashing import level_hash, level_hashes, level_set_hash
+from kinetix.kinetix_json import (
+    level_from_kinetix_dict,
+    level_to_kinetix_dict,
+    load_kinetix_json,
+    save_kinetix_json,
+)
+from kinetix.level import (
+    ROLE_BLUE,
+    ROLE_GREEN,
+    ROLE_NEUTRAL,
+    ROLE_RED,
+    Level,
+    empty_level,
+    level_from_scene,
+    pad_level,
+    set_density,
+    set_motor_binding,
+    set_role,
+    set_thruster_binding,
+    stack_levels,
+    unstack_levels,
+)
+from kinetix.observations import (
+    OBS_TYPES,
+    EntityObservation,
+    PixelObservation,
+    observation_space,
+    observe,
+)
+from kinetix.policies import POLICIES, make_policy, noop_policy, random_policy
+from kinetix.rollout import first_episode
+from kinetix.sizes import SIZE_L, SIZE_M, SIZE_S, SIZES, EnvSize, env_size
+from kinetix.validate import validate_level
+
+__all__ = [
+    "ACTION_TYPES",
+    "KINETIX_PARITY_SETTING",
+    "OBS_TYPES",
+    "POLICIES",
+    "ROLE_BLUE",
+    "ROLE_GREEN",
+    "ROLE_NEUTRAL",
+    "ROLE_RED",
+    "SIZES",
+    "SIZE_L",
+    "SIZE_M",
+    "SIZE_S",
+    "EntityObservation",
+    "EnvConfig",
+    "EnvConfigError",
+    "EnvParams",
+    "EnvSize",
+    "EnvState",
+    "KinetixEnv",
+    "KinetixError",
+    "KinetixJSONError",
+    "Level",
+    "LevelError",
+    "LevelSizeError",
+    "LevelValidationError",
+    "PixelObservation",
+    "action_space",
+    "empty_level",
+    "env_size",
+    "first_episode",
+    "level_from_kinetix_dict",
+    "level_from_scene",
+    "level_hash",
+    "level_hashes",
+    "level_set_hash",
+    "level_to_kinetix_dict",
+    "load_kinetix_json",
+    "make_env",
+    "make_policy",
+    "noop_action",
+    "noop_policy",
+    "observation_space",
+    "observe",
+    "pad_level",
+    "random_action",
+    "random_policy",
+    "reset",
+    "save_kinetix_json",
+    "set_density",
+    "set_motor_binding",
+    "set_role",
+    "set_thruster_binding",
+    "stack_levels",
+    "step",
+    "unstack_levels",
+    "validate_level",
+]
