@@ -26,6 +26,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.demo",
     "harness.commands.bench",
+    "harness.commands.env",
 )
 
 #: Top-level packages whose ValueError subclasses are user errors (printed without traceback).

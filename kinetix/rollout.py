@@ -4,18 +4,21 @@
 ``level`` with auto-reset on and reports the FIRST episode only (as Kinetix's evaluation does):
 ``solved``, ``died``, ``length`` (agent steps until its done), ``return`` (sum of rewards of the
 episode, sparse + dense). One compiled ``lax.scan``; vmap over keys or levels for batches.
+``replay`` steps through a fixed action sequence (witness replays, tests).
 """
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
-from kinetix.env import EnvParams, KinetixEnv
+from kinetix.env import EnvConfig, EnvParams, KinetixEnv
 from kinetix.level import Level
-from kinetix.policies import Policy
+from kinetix.policies import Policy, make_policy
 
-__all__ = ["first_episode", "episode_trace"]
+__all__ = ["first_episode", "episode_trace", "replay", "compiled_first_episodes"]
 
 
 def first_episode(
@@ -85,3 +88,36 @@ def episode_trace(
         body, (obs, state), jax.random.split(key, num_steps)
     )
     return rewards, dones, infos, state
+
+
+def replay(env: KinetixEnv, level: Level, actions, params: EnvParams | None = None):
+    """Steps ``env`` from ``level`` through a fixed action sequence (leading axis = step).
+
+    Auto-reset stays on, so a sequence longer than an episode continues in the next one.
+    Returns ``(rewards, dones, infos, final_state)`` with a leading step axis on the first three.
+    """
+    obs, state = env.reset(jax.random.PRNGKey(0), level, params)
+    del obs
+
+    def body(state, action):
+        _, state, reward, done, info = env.step(jax.random.PRNGKey(0), state, action, params)
+        return state, (reward, done, info)
+
+    state, (rewards, dones, infos) = jax.lax.scan(body, state, jnp.asarray(actions))
+    return rewards, dones, infos, state
+
+
+@functools.cache
+def compiled_first_episodes(config: EnvConfig, policy: str, num_steps: int = 256):
+    """A cached ``jit(vmap(first_episode))`` over keys: ``f(level, keys) -> dict of (K,) arrays``.
+
+    ``policy`` names a parameter-free policy (``"noop"``, ``"random"``). Levels smaller than
+    ``config.size`` are padded inside (each distinct level size compiles once).
+    """
+    env = KinetixEnv(config)
+    pol = make_policy(policy, config.action_type)
+
+    def one(level, key):
+        return first_episode(env, pol, level, key, num_steps=num_steps)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, 0)))
