@@ -5,6 +5,9 @@ model is Jax2D's, so Kinetix levels behave as authored: a point-to-point impulse
 mass-weighted joint point with a velocity bias, a direct position projection each iteration, an
 angular weld for fixed joints, and one-sided angular limits for revolute joints. Motors are a
 saturating (tanh) velocity servo applied once per step.
+
+Body lookups use one-hot rows (``(J, N)`` masks) rather than gathers and scatters: with the
+small N of a scene this is cheaper on every backend and keeps the traced graph small.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ import jax.numpy as jnp
 
 from jax2d.math2d import cross, cross_sv, rotate
 
-__all__ = ["Bodies1", "joint_components", "motor_impulses", "joint_warm_start", "solve_joints"]
+__all__ = [
+    "Bodies1",
+    "JointFrame",
+    "joint_frame",
+    "joint_components",
+    "motor_impulses",
+    "joint_warm_start",
+    "solve_joints",
+]
 
 
 class Bodies1(NamedTuple):
@@ -31,16 +42,51 @@ class Bodies1(NamedTuple):
     active: jax.Array  # (N,)
 
 
+class JointFrame(NamedTuple):
+    """Per-joint constants of one step: one-hot body rows and the bodies' mass properties."""
+
+    one_a: jax.Array  # (J, N) float32
+    one_b: jax.Array  # (J, N)
+    im_a: jax.Array  # (J,)
+    im_b: jax.Array
+    ii_a: jax.Array
+    ii_b: jax.Array
+    rot_a: jax.Array
+    rot_b: jax.Array
+    valid: jax.Array  # (J,) bool: active, both bodies active, not both static
+
+
 def _safe_inv(x):
     return jnp.where(x > 0, 1.0 / jnp.where(x > 0, x, 1.0), 0.0)
 
 
-def joint_valid(joint, bodies: Bodies1):
-    """(J,) bool: joint active, both bodies active, not both static."""
-    a, b = joint.a_index, joint.b_index
-    im = bodies.inverse_mass[a] + bodies.inverse_mass[b]
-    ii = bodies.inverse_inertia[a] + bodies.inverse_inertia[b]
-    return joint.active & bodies.active[a] & bodies.active[b] & ((im > 0) | (ii > 0))
+def _pick(one, x):
+    """Rows of ``x`` (N, ...) selected by one-hot rows ``one`` (J, N) -> (J, ...)."""
+    return jnp.tensordot(one, x, axes=1)
+
+
+def joint_frame(joint, bodies: Bodies1) -> JointFrame:
+    N = bodies.active.shape[0]
+    ids = jnp.arange(N)
+    one_a = (joint.a_index[:, None] == ids).astype(jnp.float32)
+    one_b = (joint.b_index[:, None] == ids).astype(jnp.float32)
+    im_a, im_b = _pick(one_a, bodies.inverse_mass), _pick(one_b, bodies.inverse_mass)
+    ii_a, ii_b = _pick(one_a, bodies.inverse_inertia), _pick(one_b, bodies.inverse_inertia)
+    act = bodies.active.astype(jnp.float32)
+    both_active = (_pick(one_a, act) > 0) & (_pick(one_b, act) > 0)
+    movable = (im_a + im_b > 0) | (ii_a + ii_b > 0)
+    valid = joint.active & both_active & movable & (joint.a_index != joint.b_index)
+    return JointFrame(
+        one_a,
+        one_b,
+        im_a,
+        im_b,
+        ii_a,
+        ii_b,
+        _pick(one_a, bodies.rotation),
+        _pick(one_b, bodies.rotation),
+        valid,
+    )
 
 
 def joint_components(joint, num_shapes: int):
@@ -49,121 +95,125 @@ def joint_components(joint, num_shapes: int):
     J = joint.active.shape[0]
     if J == 0 or num_shapes == 0:
         return labels
-    a, b = joint.a_index, joint.b_index
+    ids = jnp.arange(num_shapes)
+    touches = (joint.a_index[:, None] == ids) | (joint.b_index[:, None] == ids)  # (J, N)
+    touches = touches & joint.active[:, None]
+    big = jnp.int32(num_shapes)
 
     def body(_, lab):
-        m = jnp.minimum(lab[a], lab[b])
-        m = jnp.where(joint.active, m, num_shapes)
-        return lab.at[a].min(m).at[b].min(m)
+        m = jnp.min(jnp.where(touches, lab[None, :], big), axis=1)  # (J,) min label per joint
+        m = jnp.min(jnp.where(touches, m[:, None], big), axis=0)  # (N,) min over its joints
+        return jnp.minimum(lab, m)
 
     return jax.lax.fori_loop(0, J, body, labels)
 
 
-def motor_impulses(joint, bodies: Bodies1, motor_actions, params, valid):
+def motor_impulses(joint, frame: JointFrame, angular_velocity, motor_actions, params):
     """Angular velocity change (N,) from the joint motors for one step."""
-    a, b = joint.a_index, joint.b_index
-    iia, iib = bodies.inverse_inertia[a], bodies.inverse_inertia[b]
-    wa, wb = bodies.angular_velocity[a], bodies.angular_velocity[b]
+    iia, iib = frame.ii_a, frame.ii_b
+    wa, wb = _pick(frame.one_a, angular_velocity), _pick(frame.one_b, angular_velocity)
     axial = _safe_inv(iia + iib)
     power = params.base_motor_power * joint.motor_power * params.dt * axial
     target = joint.motor_speed * motor_actions * params.base_motor_speed
     imp = power * jnp.tanh(params.motor_decay_coefficient * ((wb - wa) - target))
     # Fade out near a limit unless the motor drives away from it.
-    rel = bodies.rotation[b] - bodies.rotation[a] - joint.reference_angle
+    rel = frame.rot_b - frame.rot_a - joint.reference_angle
     zone = params.motor_joint_limit
     over = jnp.maximum(rel - (joint.max_angle - zone), 0.0)
     under = jnp.maximum((joint.min_angle + zone) - rel, 0.0)
     excess = jnp.where(over > 0, over, under)
     away = ((over > 0) & (target < 0)) | ((under > 0) & (target > 0))
     scale = jnp.where(joint.has_limits & ~away, jnp.maximum(0.0, 1.0 - excess / zone), 1.0)
-    on = valid & joint.motor_on & ~joint.is_fixed & (motor_actions != 0)
+    on = frame.valid & joint.motor_on & ~joint.is_fixed & (motor_actions != 0)
     imp = jnp.where(on, imp * scale, 0.0)
-    dw = jnp.zeros_like(bodies.angular_velocity)
-    return dw.at[a].add(imp * iia).at[b].add(-imp * iib)
+    return (imp * iia) @ frame.one_a - (imp * iib) @ frame.one_b
 
 
-def _anchors(joint, position, rotation, im):
-    a, b = joint.a_index, joint.b_index
-    wa = position[a] + rotate(joint.a_anchor, rotation[a])
-    wb = position[b] + rotate(joint.b_anchor, rotation[b])
-    ima, imb = im[a], im[b]
-    tot = ima + imb
-    w = jnp.where(tot > 0, 1.0 / jnp.where(tot > 0, tot, 1.0), 0.5)
-    point = (imb[..., None] * wa + ima[..., None] * wb) * w[..., None]
-    point = jnp.where((tot > 0)[..., None], point, 0.5 * (wa + wb))
-    return wa, wb, point
+def _joint_point(joint, frame: JointFrame, position):
+    pa, pb = _pick(frame.one_a, position), _pick(frame.one_b, position)
+    wa = pa + rotate(joint.a_anchor, frame.rot_a)
+    wb = pb + rotate(joint.b_anchor, frame.rot_b)
+    tot = frame.im_a + frame.im_b
+    point = (frame.im_b[:, None] * wa + frame.im_a[:, None] * wb) * _safe_inv(tot)[:, None]
+    point = jnp.where((tot > 0)[:, None], point, wa)
+    return pa, pb, point
 
 
-def joint_warm_start(joint, bodies: Bodies1, valid):
+def joint_warm_start(joint, frame: JointFrame, position):
     """Velocity changes (dv (N,2), dw (N,)) from the joints' stored impulses."""
-    a, b = joint.a_index, joint.b_index
-    im, ii = bodies.inverse_mass, bodies.inverse_inertia
-    _, _, point = _anchors(joint, bodies.position, bodies.rotation, im)
-    ra, rb = point - bodies.position[a], point - bodies.position[b]
-    P = jnp.where(valid[:, None], joint.accumulated_impulse, 0.0)
-    L = jnp.where(valid & joint.is_fixed, joint.accumulated_angular_impulse, 0.0)
-    dv = jnp.zeros_like(bodies.velocity)
-    dv = dv.at[a].add(im[a][:, None] * P).at[b].add(-im[b][:, None] * P)
-    dw = jnp.zeros_like(bodies.angular_velocity)
-    dw = dw.at[a].add(ii[a] * (cross(ra, P) + L)).at[b].add(-ii[b] * (cross(rb, P) + L))
-    return dv, dw
+    pa, pb, point = _joint_point(joint, frame, position)
+    ra, rb = point - pa, point - pb
+    P = jnp.where(frame.valid[:, None], joint.accumulated_impulse, 0.0)
+    L = jnp.where(frame.valid & joint.is_fixed, joint.accumulated_angular_impulse, 0.0)
+    dv = (frame.im_a[:, None] * P).T @ frame.one_a - (frame.im_b[:, None] * P).T @ frame.one_b
+    dw = (frame.ii_a * (cross(ra, P) + L)) @ frame.one_a
+    dw = dw - (frame.ii_b * (cross(rb, P) + L)) @ frame.one_b
+    return dv.T, dw
 
 
-def solve_joints(joint, bodies: Bodies1, valid, acc_p, acc_l, params):
+def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params):
     """One Gauss-Seidel pass over the joints (one at a time, in slot order).
 
-    Returns (position, velocity, angular_velocity, acc_p, acc_l, joint_points).
+    Returns (position, velocity, angular_velocity, acc_p, acc_l, joint_points (J, 2)).
     """
-    J = joint.active.shape[0]
-    im, ii, rot = bodies.inverse_mass, bodies.inverse_inertia, bodies.rotation
 
-    def one(carry, j):
-        pos, vel, ang, acc_p, acc_l = carry
-        a, b = joint.a_index[j], joint.b_index[j]
-        ima, imb, iia, iib = im[a], im[b], ii[a], ii[b]
-        on = valid[j]
-        la, lb = joint.a_anchor[j], joint.b_anchor[j]
-        wa = pos[a] + rotate(la, rot[a])
-        wb = pos[b] + rotate(lb, rot[b])
+    def one(carry, x):
+        pos, vel, ang = carry
+        oa, ob, ima, imb, iia, iib, rot_a, rot_b, on, la, lb, fixed, ref, lim, lo, hi = x
+        pa, pb = oa @ pos, ob @ pos
+        va, vb, wa_, wb_ = oa @ vel, ob @ vel, oa @ ang, ob @ ang
+        anc_a = pa + rotate(la, rot_a)
+        anc_b = pb + rotate(lb, rot_b)
         tot = ima + imb
-        point = jnp.where(tot > 0, (imb * wa + ima * wb) / jnp.where(tot > 0, tot, 1.0), wa)
-        ra, rb = point - pos[a], point - pos[b]
-        va, vb, oa, ob = vel[a], vel[b], ang[a], ang[b]
-        u = (vb + cross_sv(ob, rb)) - (va + cross_sv(oa, ra))
+        point = jnp.where(tot > 0, (imb * anc_a + ima * anc_b) * _safe_inv(tot), anc_a)
+        ra, rb = point - pa, point - pb
+        u = (vb + cross_sv(wb_, rb)) - (va + cross_sv(wa_, ra))
         un = jnp.sqrt(jnp.sum(u * u))
         d = jnp.where(un > 1e-9, u / jnp.maximum(un, 1e-9), jnp.zeros(2))
         k = tot + iia * cross(ra, d) ** 2 + iib * cross(rb, d) ** 2
-        err = wb - wa
+        err = anc_b - anc_a
         P = params.joint_stiffness * (u + params.baumgarte_joint_velocity * err) * _safe_inv(k)
         P = jnp.where(on, P, 0.0)
-        va, oa = va + ima * P, oa + iia * cross(ra, P)
-        vb, ob = vb - imb * P, ob - iib * cross(rb, P)
+        dva, dwa = ima * P, iia * cross(ra, P)
+        dvb, dwb = -imb * P, -iib * cross(rb, P)
+        oa_, ob_ = wa_ + dwa, wb_ + dwb
         # Weld: drive the relative angular velocity (plus an angle bias) to zero.
         irot = _safe_inv(iia + iib)
-        rel = rot[b] - rot[a] - joint.reference_angle[j]
-        weld = ((ob - oa) + params.baumgarte_fixed_joint_angle * rel) * irot
-        weld = jnp.where(on & joint.is_fixed[j], weld, 0.0)
-        oa, ob = oa + iia * weld, ob - iib * weld
+        rel = rot_b - rot_a - ref
+        weld = ((ob_ - oa_) + params.baumgarte_fixed_joint_angle * rel) * irot
+        weld = jnp.where(on & fixed, weld, 0.0)
+        oa_, ob_ = oa_ + iia * weld, ob_ - iib * weld
         # Revolute limits: only resist motion that goes further outside.
-        excess = rel - jnp.clip(rel, joint.min_angle[j], joint.max_angle[j])
-        going_out = (ob - oa) * excess > 0
-        lim_on = on & joint.has_limits[j] & ~joint.is_fixed[j] & (excess != 0) & going_out
-        lim = ((ob - oa) + params.baumgarte_joint_limit_angle * excess) * irot
-        lim = jnp.where(lim_on, lim, 0.0)
-        oa, ob = oa + iia * lim, ob - iib * lim
+        excess = rel - jnp.clip(rel, lo, hi)
+        going_out = (ob_ - oa_) * excess > 0
+        lim_on = on & lim & ~fixed & (excess != 0) & going_out
+        limp = ((ob_ - oa_) + params.baumgarte_joint_limit_angle * excess) * irot
+        limp = jnp.where(lim_on, limp, 0.0)
+        oa_, ob_ = oa_ + iia * limp, ob_ - iib * limp
         # Direct position projection of the anchors towards each other.
-        share = params.baumgarte_joint_position * err * _safe_inv(tot)
-        shift_a = jnp.where(on, share * ima, 0.0)
-        shift_b = jnp.where(on, share * imb, 0.0)
-        pos = pos.at[a].add(shift_a).at[b].add(-shift_b)
-        vel = vel.at[a].set(va).at[b].set(vb)
-        ang = ang.at[a].set(oa).at[b].set(ob)
-        acc_p = acc_p.at[j].add(P)
-        acc_l = acc_l.at[j].add(weld)
-        return (pos, vel, ang, acc_p, acc_l), point
+        share = jnp.where(on, params.baumgarte_joint_position * err * _safe_inv(tot), 0.0)
+        pos = pos + oa[:, None] * (share * ima) - ob[:, None] * (share * imb)
+        vel = vel + oa[:, None] * dva + ob[:, None] * dvb
+        ang = ang + oa * (oa_ - wa_) + ob * (ob_ - wb_)
+        return (pos, vel, ang), (P, weld, point)
 
-    init = (bodies.position, bodies.velocity, bodies.angular_velocity, acc_p, acc_l)
-    if J == 0:
-        return (*init, jnp.zeros((0, 2), jnp.float32))
-    (pos, vel, ang, acc_p, acc_l), points = jax.lax.scan(one, init, jnp.arange(J))
-    return pos, vel, ang, acc_p, acc_l, points
+    xs = (
+        frame.one_a,
+        frame.one_b,
+        frame.im_a,
+        frame.im_b,
+        frame.ii_a,
+        frame.ii_b,
+        frame.rot_a,
+        frame.rot_b,
+        frame.valid,
+        joint.a_anchor,
+        joint.b_anchor,
+        joint.is_fixed,
+        joint.reference_angle,
+        joint.has_limits,
+        joint.min_angle,
+        joint.max_angle,
+    )
+    (pos, vel, ang), (P, weld, points) = jax.lax.scan(one, (pos, vel, ang), xs)
+    return pos, vel, ang, acc_p + P, acc_l + weld, points

@@ -22,7 +22,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["PairTable", "pair_table"]
+__all__ = ["PairTable", "pair_table", "rotate_players"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,10 +32,13 @@ class PairTable:
     Attributes:
         a, b: (K,) global shape indices of each candidate pair.
         num_pp, num_cp, num_cc: pairs per class (they are listed in this order).
-        rounds: (R, H) pair index per round slot; ``K`` marks an empty slot (a shape sitting out).
-        round_perm: (R, 2H) shape order for each round: the ``a`` shapes of the round's slots,
-            then the ``b`` shapes; ``N`` (a spare body) fills the empty slots.
-        round_inverse: (R, N) inverse of ``round_perm`` restricted to the real shapes.
+        rounds: (R, H) pair index solved in each slot of each round; ``K`` marks an empty slot.
+        swapped: (R, H) bool; the slot's first body is the pair's ``b`` (not its ``a``).
+
+    The schedule is the circle method on M = 2H "players" (the N shapes plus one spare when N is
+    odd). In round r the player order is the base order ``0 .. M-1`` with its last M-1 entries
+    rotated right r times; slot k pairs the k-th player with the (M-1-k)-th. So a solver can keep
+    body arrays in player order and move to the next round with a fixed rotation, no gathers.
     """
 
     num_polygons: int
@@ -46,8 +49,7 @@ class PairTable:
     num_cp: int
     num_cc: int
     rounds: np.ndarray
-    round_perm: np.ndarray
-    round_inverse: np.ndarray
+    swapped: np.ndarray
 
     @property
     def num_pairs(self) -> int:
@@ -57,23 +59,22 @@ class PairTable:
     def num_shapes(self) -> int:
         return self.num_polygons + self.num_circles
 
+    @property
+    def num_players(self) -> int:
+        return 2 * self.rounds.shape[1]
 
-def _round_robin(n: int) -> list[list[tuple[int, int]]]:
-    """Circle-method schedule: rounds of disjoint pairs covering every pair of ``range(n)`` once."""
-    if n < 2:
-        return []
-    players = list(range(n)) + ([-1] if n % 2 else [])
-    m = len(players)
-    rounds = []
-    for _ in range(m - 1):
-        rnd = []
-        for k in range(m // 2):
-            x, y = players[k], players[m - 1 - k]
-            if x >= 0 and y >= 0:
-                rnd.append((min(x, y), max(x, y)))
-        rounds.append(rnd)
-        players = [players[0]] + [players[-1]] + players[1:-1]
-    return rounds
+
+def rotate_players(x):
+    """Next round's player order along axis 0: keep entry 0, rotate the rest right by one.
+
+    Works on numpy and jax arrays (static slices only, so it compiles to no gather).
+    """
+    parts = [x[:1], x[-1:], x[1:-1]]
+    if isinstance(x, np.ndarray):
+        return np.concatenate(parts, axis=0)
+    import jax.numpy as jnp
+
+    return jnp.concatenate(parts, axis=0)
 
 
 @functools.cache
@@ -88,28 +89,18 @@ def pair_table(num_polygons: int, num_circles: int) -> PairTable:
     index = {frozenset(p): k for k, p in enumerate(pairs)}
     a = np.array([p[0] for p in pairs], np.int32).reshape(K)
     b = np.array([p[1] for p in pairs], np.int32).reshape(K)
-
-    schedule = _round_robin(N)
     H = (N + 1) // 2
-    R = len(schedule)
+    M = 2 * H
+    R = M - 1 if N >= 2 else 0
     rounds = np.full((R, H), K, np.int32)
-    perm = np.full((R, 2 * H), N, np.int32)
-    inverse = np.zeros((R, N), np.int32)
-    for r, rnd in enumerate(schedule):
-        for s, (x, y) in enumerate(rnd):
-            k = index[frozenset((x, y))]
-            rounds[r, s] = k
-            perm[r, s], perm[r, H + s] = a[k], b[k]
-        # Shapes sitting out this round (odd N) take the spare slots.
-        used = set(perm[r][perm[r] < N].tolist())
-        idle = [g for g in range(N) if g not in used]
-        free_slots = [s for s in range(H) if rounds[r, s] == K]
-        for g in idle:
-            s = free_slots.pop(0) if free_slots else None
-            if s is None:
-                raise AssertionError("round-robin schedule left a shape without a slot")
-            perm[r, s] = g
-        for pos, g in enumerate(perm[r]):
-            if g < N:
-                inverse[r, g] = pos
-    return PairTable(P, C, a, b, len(pp), len(cp), len(cc), rounds, perm, inverse)
+    swapped = np.zeros((R, H), bool)
+    players = np.arange(M)
+    for r in range(R):
+        for k in range(H):
+            x, y = int(players[k]), int(players[M - 1 - k])
+            if x < N and y < N:
+                p = index[frozenset((x, y))]
+                rounds[r, k] = p
+                swapped[r, k] = bool(a[p] == y)
+        players = rotate_players(players)
+    return PairTable(P, C, a, b, len(pp), len(cp), len(cc), rounds, swapped)

@@ -25,13 +25,13 @@ from jax2d.contact import prepare_contacts, solve_round, warm_start_impulses
 from jax2d.joints import (
     Bodies1,
     joint_components,
-    joint_valid,
+    joint_frame,
     joint_warm_start,
     motor_impulses,
     solve_joints,
 )
 from jax2d.math2d import cross, rotate
-from jax2d.pairs import pair_table
+from jax2d.pairs import pair_table, rotate_players
 from jax2d.params import PhysicsConfig, SimParams
 from jax2d.scene import Scene
 
@@ -108,8 +108,15 @@ def _cat(scene: Scene, field):
     return jnp.concatenate([getattr(scene.polygon, field), getattr(scene.circle, field)], axis=0)
 
 
-def _pad1(x):
-    return jnp.concatenate([x, jnp.zeros((1, *x.shape[1:]), x.dtype)], axis=0)
+def _pad_rows(x, n):
+    """Appends ``n`` zero rows along axis 0."""
+    if n == 0:
+        return x
+    return jnp.concatenate([x, jnp.zeros((n, *x.shape[1:]), x.dtype)], axis=0)
+
+
+def _one_hot_const(idx, n):
+    return jnp.asarray(np.equal(np.asarray(idx)[:, None], np.arange(n)[None, :]), jnp.float32)
 
 
 def step(
@@ -154,12 +161,12 @@ def step(
     vel = vel + jnp.where((im > 0)[:, None], scene.gravity * dt, 0.0)
 
     joint = scene.joint
-    bodies = Bodies1(pos, rot, vel, ang, im, ii, active)
-    jvalid = joint_valid(joint, bodies) if J else jnp.zeros((0,), bool)
+    frame = joint_frame(joint, Bodies1(pos, rot, vel, ang, im, ii, active)) if J else None
 
     # 2. Narrow phase.
     if K:
         a_idx, b_idx = table.a, table.b
+        one_a, one_b = _one_hot_const(a_idx, N), _one_hot_const(b_idx, N)
         m = _narrow_phase(scene, table, setting)
         touching = (
             m.overlap & active[a_idx] & active[b_idx] & mode_compatible(mode[a_idx], mode[b_idx])
@@ -188,117 +195,119 @@ def step(
 
     # 3. Motors and thrusters.
     if J:
-        ang = ang + motor_impulses(
-            joint, bodies._replace(velocity=vel), actions[:J], params, jvalid
-        )
+        ang = ang + motor_impulses(joint, frame, ang, actions[:J], params)
     if T:
         thr = scene.thruster
-        parent = thr.shape_index
-        on = thr.active & active[parent]
+        one_t = (thr.shape_index[:, None] == jnp.arange(N)).astype(jnp.float32)  # (T, N)
+        on = thr.active & (one_t @ active.astype(jnp.float32) > 0)
         mag = jnp.where(on, thr.power * params.base_thruster_power * actions[J:] * dt, 0.0)
-        direction = rotate(jnp.array([1.0, 0.0]), rot[parent] + thr.rotation)
-        arm = rotate(thr.relative_position, rot[parent])
-        vel = vel.at[parent].add(im[parent][:, None] * direction * mag[:, None])
-        ang = ang.at[parent].add(ii[parent] * cross(arm, direction) * mag)
+        prot = one_t @ rot
+        direction = rotate(jnp.array([1.0, 0.0]), prot + thr.rotation)
+        arm = rotate(thr.relative_position, prot)
+        vel = vel + one_t.T @ ((one_t @ im)[:, None] * direction * mag[:, None])
+        ang = ang + ((one_t @ ii) * cross(arm, direction) * mag) @ one_t
 
     # 4. Warm start.
     acc_p = joint.accumulated_impulse
     acc_l = joint.accumulated_angular_impulse
     if config.warm_starting:
         if J:
-            dv, dw = joint_warm_start(
-                joint, bodies._replace(velocity=vel, angular_velocity=ang), jvalid
-            )
+            dv, dw = joint_warm_start(joint, frame, pos)
             vel, ang = vel + dv, ang + dw
         if K:
             dva, dwa, dvb, dwb = warm_start_impulses(rows, acc_n, acc_t)
-            vel = vel.at[a_idx].add(dva).at[b_idx].add(dvb)
-            ang = ang.at[a_idx].add(dwa).at[b_idx].add(dwb)
+            vel = vel + one_a.T @ dva + one_b.T @ dvb
+            ang = ang + dwa @ one_a + dwb @ one_b
     else:
         acc_p = jnp.zeros_like(acc_p)
         acc_l = jnp.zeros_like(acc_l)
 
-    # 5. Solver iterations.
+    # 5. Solver iterations: joints one by one, then the contact rounds.
     if K:
         R, H = table.rounds.shape
-        flat = jnp.asarray(table.rounds.reshape(-1))
-        pad_rows = jax.tree_util.tree_map(_pad1, rows)
-        round_rows = jax.tree_util.tree_map(lambda x: x[flat].reshape(R, H, *x.shape[1:]), pad_rows)
-        acc_n_r = _pad1(acc_n)[flat].reshape(R, H, 2)
-        acc_t_r = _pad1(acc_t)[flat].reshape(R, H, 2)
-        perm = jnp.asarray(table.round_perm)
-        inverse = jnp.asarray(table.round_inverse)
-
-    def contact_pass(vel, ang, acc_n_r, acc_t_r):
-        def one_round(carry, xs):
-            vel, ang = carry
-            rr, an, at, pr, inv = xs
-            v2, w2 = _pad1(vel)[pr], _pad1(ang)[pr]
-            an, at, va, wa, vb, wb = solve_round(rr, an, at, v2[:H], w2[:H], v2[H:], w2[H:])
-            vel = jnp.concatenate([va, vb])[inv]
-            ang = jnp.concatenate([wa, wb])[inv]
-            return (vel, ang), (an, at)
-
-        (vel, ang), (acc_n_r, acc_t_r) = jax.lax.scan(
-            one_round, (vel, ang), (round_rows, acc_n_r, acc_t_r, perm, inverse)
+        M = 2 * H
+        flat = table.rounds.reshape(-1)
+        round_rows = jax.tree_util.tree_map(
+            lambda x: _pad_rows(x, 1)[flat].reshape(R, H, *x.shape[1:]), rows
         )
-        return vel, ang, acc_n_r, acc_t_r
+        acc_n_r = _pad_rows(acc_n, 1)[flat].reshape(R, H, 2)
+        acc_t_r = _pad_rows(acc_t, 1)[flat].reshape(R, H, 2)
+        swapped = jnp.asarray(table.swapped)
 
-    joint_points = joint.position
+        def one_round(carry, xs):
+            v, w = carry  # bodies in this round's player order (M rows)
+            rr, an, at, sw = xs
+            v1, w1 = v[:H], w[:H]
+            v2, w2 = jnp.flip(v[H:], 0), jnp.flip(w[H:], 0)
+            s2 = sw[:, None]
+            va, vb = jnp.where(s2, v2, v1), jnp.where(s2, v1, v2)
+            wa, wb = jnp.where(sw, w2, w1), jnp.where(sw, w1, w2)
+            an, at, va, wa, vb, wb = solve_round(rr, an, at, va, wa, vb, wb)
+            v1, v2 = jnp.where(s2, vb, va), jnp.where(s2, va, vb)
+            w1, w2 = jnp.where(sw, wb, wa), jnp.where(sw, wa, wb)
+            v = rotate_players(jnp.concatenate([v1, jnp.flip(v2, 0)]))
+            w = rotate_players(jnp.concatenate([w1, jnp.flip(w2, 0)]))
+            return (v, w), (an, at)
+
+        def contact_pass(vel, ang, acc_n_r, acc_t_r):
+            carry = (_pad_rows(vel, M - N), _pad_rows(ang, M - N))
+            (v, w), (acc_n_r, acc_t_r) = jax.lax.scan(
+                one_round, carry, (round_rows, acc_n_r, acc_t_r, swapped)
+            )
+            return v[:N], w[:N], acc_n_r, acc_t_r
+    else:
+        acc_n_r = acc_t_r = jnp.zeros((0,), jnp.float32)
 
     def iteration(_, carry):
         pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
         if J:
-            b = Bodies1(pos, rot, vel, ang, im, ii, active)
-            pos, vel, ang, acc_p, acc_l, jp = solve_joints(joint, b, jvalid, acc_p, acc_l, params)
+            pos, vel, ang, acc_p, acc_l, jp = solve_joints(
+                joint, frame, pos, vel, ang, acc_p, acc_l, params
+            )
         if K:
             vel, ang, acc_n_r, acc_t_r = contact_pass(vel, ang, acc_n_r, acc_t_r)
         return pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r
 
-    if not K:
-        acc_n_r = acc_t_r = jnp.zeros((0,), jnp.float32)
-    carry = (pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r)
+    carry = (pos, vel, ang, acc_p, acc_l, joint.position, acc_n_r, acc_t_r)
     carry = jax.lax.fori_loop(0, config.num_solver_iterations, iteration, carry)
     pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r = carry
 
     # 6. Store impulses (back in pair order).
     if K:
-        where = jnp.asarray(_pair_positions(P, C))
-        acc_n = acc_n_r.reshape(-1, 2)[where]
-        acc_t = acc_t_r.reshape(-1, 2)[where]
+        where = _pair_positions(P, C)
         keep = point_on & config.warm_starting
         contacts = scene.contacts.replace(
-            normal_impulse=jnp.where(keep, acc_n, 0.0),
-            tangent_impulse=jnp.where(keep, acc_t, 0.0),
+            normal_impulse=jnp.where(keep, acc_n_r.reshape(-1, 2)[where], 0.0),
+            tangent_impulse=jnp.where(keep, acc_t_r.reshape(-1, 2)[where], 0.0),
             touching=touching,
         )
     else:
         contacts = scene.contacts
 
     # 7. Integrate and clamp.
-    moving = active[:, None]
-    pos = jnp.where(moving, pos + vel * dt, pos)
+    pos = jnp.where(active[:, None], pos + vel * dt, pos)
     rot = jnp.where(active, rot + ang * dt, rot)
     pos = jnp.clip(pos, -params.clip_position, params.clip_position)
     vel = jnp.clip(vel, -params.clip_velocity, params.clip_velocity)
     ang = jnp.clip(ang, -params.clip_angular_velocity, params.clip_angular_velocity)
 
-    def split(x):
-        return x[:P], x[P:]
-
-    (pp, cp), (pr, cr), (pv, cv), (pw, cw) = split(pos), split(rot), split(vel), split(ang)
-    polygon = scene.polygon.replace(position=pp, rotation=pr, velocity=pv, angular_velocity=pw)
-    circle = scene.circle.replace(position=cp, rotation=cr, velocity=cv, angular_velocity=cw)
-    new_joint = joint.replace(
-        accumulated_impulse=jnp.where(jvalid[:, None], acc_p, 0.0) if J else acc_p,
-        accumulated_angular_impulse=jnp.where(jvalid, acc_l, 0.0) if J else acc_l,
-        position=jnp.where(jvalid[:, None], joint_points, joint.position) if J else joint.position,
+    polygon = scene.polygon.replace(
+        position=pos[:P], rotation=rot[:P], velocity=vel[:P], angular_velocity=ang[:P]
     )
+    circle = scene.circle.replace(
+        position=pos[P:], rotation=rot[P:], velocity=vel[P:], angular_velocity=ang[P:]
+    )
+    new_joint = joint
+    if J:
+        new_joint = joint.replace(
+            accumulated_impulse=jnp.where(frame.valid[:, None], acc_p, 0.0),
+            accumulated_angular_impulse=jnp.where(frame.valid, acc_l, 0.0),
+            position=jnp.where(frame.valid[:, None], joint_points, joint.position),
+        )
     thruster = scene.thruster
     if T:
-        par = thruster.shape_index
         thruster = thruster.replace(
-            position=pos[par] + rotate(thruster.relative_position, rot[par])
+            position=one_t @ pos + rotate(thruster.relative_position, one_t @ rot)
         )
     new_scene = scene.replace(
         polygon=polygon, circle=circle, joint=new_joint, thruster=thruster, contacts=contacts
