@@ -53,6 +53,7 @@ __all__ = [
     "EnvState",
     "KinetixEnv",
     "KINETIX_PARITY_SETTING",
+    "aggregate_frames",
     "make_env",
     "reset",
     "step",
@@ -187,6 +188,21 @@ def _has_nan(tree) -> jax.Array:
     return jnp.any(jnp.stack(flags)) if flags else jnp.bool_(False)
 
 
+def aggregate_frames(rewards, goals, distances):
+    """Combines the per-frame results of one agent step (each (F,)), Kinetix HEAD style.
+
+    If any frame was terminal (reward != 0), the FIRST terminal frame gives the reward, goal
+    flag and distance; otherwise the reward is the (zero) sum and the last frame gives the rest.
+    Returns ``(sparse_reward, goal, distance, any_terminal)``.
+    """
+    terminal = rewards != 0
+    any_terminal = jnp.any(terminal)
+    first = jnp.argmax(terminal)
+    pick = jnp.where(any_terminal, first, rewards.shape[0] - 1)
+    sparse = jnp.where(any_terminal, rewards[first], jnp.sum(rewards))
+    return sparse, goals[pick], distances[pick], any_terminal
+
+
 def reset(
     key: jax.Array, level: Level, config: EnvConfig = EnvConfig(), params: EnvParams | None = None
 ):
@@ -227,13 +243,7 @@ def step(
     scene, (rewards, goals, distances) = jax.lax.scan(
         frame, state.scene, None, length=config.frame_skip
     )
-    terminal = rewards != 0
-    any_terminal = jnp.any(terminal)
-    first = jnp.argmax(terminal)
-    pick = jnp.where(any_terminal, first, config.frame_skip - 1)
-    sparse = jnp.where(any_terminal, rewards[first], jnp.sum(rewards))
-    goal = goals[pick]
-    distance = distances[pick]
+    sparse, goal, distance, any_terminal = aggregate_frames(rewards, goals, distances)
 
     timestep = state.timestep + 1
     nan = _has_nan(scene)

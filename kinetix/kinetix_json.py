@@ -20,7 +20,9 @@ Import rules (as Kinetix's loader):
 * circles' unused vertex fields are dropped (circles get ``n_vertices`` 0).
 
 Export writes every key Kinetix's loader reads, so the Kinetix editors open the file; the
-``env_params`` written are Kinetix's defaults except ``dense_reward_scale`` 0.2 (ours).
+``env_params`` written are Kinetix's defaults except ``dense_reward_scale`` 0.2 (ours). A level
+with fewer than 2 circle slots or no joint or thruster slot is written with inactive slots added
+(Jax2D cannot build such a scene); its hash is unchanged.
 A malformed file raises :class:`~kinetix.errors.KinetixJSONError` naming the field.
 """
 
@@ -412,9 +414,20 @@ def _empty_manifold() -> dict:
 
 def level_to_kinetix_dict(level: Level) -> dict:
     """The Kinetix JSON object of one level (see the module docstring)."""
+    size = level.size
+    # Jax2D cannot build a scene with zero joints or thrusters or fewer than 2 circles (its
+    # pair tables index empty arrays): give Kinetix (inactive) slots.
+    kinetix_size = EnvSize(
+        size.num_polygons,
+        max(size.num_circles, 2),
+        max(size.num_joints, 1),
+        max(size.num_thrusters, 1),
+        size.max_polygon_vertices,
+    )
+    if kinetix_size != size:
+        level, size = pad_level(level, kinetix_size), kinetix_size
     lv = jax.tree.map(np.asarray, level)
     sc = lv.scene
-    size = level.size
     P, C, J, T, V = (
         size.num_polygons,
         size.num_circles,
