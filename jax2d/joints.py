@@ -27,6 +27,8 @@ __all__ = [
     "motor_impulses",
     "joint_warm_start",
     "solve_joints",
+    "solve_joints_parallel",
+    "joint_counts",
 ]
 
 
@@ -151,59 +153,57 @@ def joint_warm_start(joint, frame: JointFrame, position):
     return dv.T, dw
 
 
-def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params):
-    """One Gauss-Seidel pass over the joints (one at a time, in slot order).
+def _joint_deltas(x, pa, pb, va, vb, wa, wb, params):
+    """Velocity and position changes of one joint's two bodies (Jax2D's joint model).
 
-    Returns (position, velocity, angular_velocity, acc_p, acc_l, joint_points (J, 2)).
+    ``x`` holds the joint's constants (see :func:`_joint_constants`); returns
+    ``(dpa, dpb, dva, dvb, dwa, dwb, impulse, weld_impulse, joint_point)``.
     """
+    ima, imb, iia, iib, rot_a, rot_b, on, la, lb, fixed, ref, lim, lo, hi = x
+    anc_a = pa + rotate(la, rot_a)
+    anc_b = pb + rotate(lb, rot_b)
+    tot = ima + imb
+    point = jnp.where(tot > 0, (imb * anc_a + ima * anc_b) * _safe_inv(tot), anc_a)
+    ra, rb = point - pa, point - pb
+    u = (vb + cross_sv(wb, rb)) - (va + cross_sv(wa, ra))
+    un = jnp.sqrt(u[..., 0] ** 2 + u[..., 1] ** 2)
+    d = u / jnp.maximum(un, 1e-9)[..., None]
+    k = tot + iia * cross(ra, d) ** 2 + iib * cross(rb, d) ** 2
+    err = anc_b - anc_a
+    P = params.joint_stiffness * (u + params.baumgarte_joint_velocity * err)
+    P = jnp.where(on[..., None], P * _safe_inv(k)[..., None], 0.0)
+    dva, dwa = ima[..., None] * P, iia * cross(ra, P)
+    dvb, dwb = -imb[..., None] * P, -iib * cross(rb, P)
+    oa, ob = wa + dwa, wb + dwb
+    # Weld: drive the relative angular velocity (plus an angle bias) to zero.
+    irot = _safe_inv(iia + iib)
+    rel = rot_b - rot_a - ref
+    weld = ((ob - oa) + params.baumgarte_fixed_joint_angle * rel) * irot
+    weld = jnp.where(on & fixed, weld, 0.0)
+    oa, ob = oa + iia * weld, ob - iib * weld
+    # Revolute limits: only resist motion that goes further outside.
+    excess = rel - jnp.clip(rel, lo, hi)
+    going_out = (ob - oa) * excess > 0
+    lim_on = on & lim & ~fixed & (excess != 0) & going_out
+    limp = jnp.where(lim_on, ((ob - oa) + params.baumgarte_joint_limit_angle * excess) * irot, 0.0)
+    oa, ob = oa + iia * limp, ob - iib * limp
+    # Direct position projection of the anchors towards each other.
+    share = jnp.where(on[..., None], params.baumgarte_joint_position * err, 0.0)
+    share = share * _safe_inv(tot)[..., None]
+    dpa, dpb = share * ima[..., None], -share * imb[..., None]
+    return dpa, dpb, dva, dvb, oa - wa, ob - wb, P, weld, point
 
-    def one(carry, x):
-        pos, vel, ang = carry
-        oa, ob, ima, imb, iia, iib, rot_a, rot_b, on, la, lb, fixed, ref, lim, lo, hi = x
-        pa, pb = oa @ pos, ob @ pos
-        va, vb, wa_, wb_ = oa @ vel, ob @ vel, oa @ ang, ob @ ang
-        anc_a = pa + rotate(la, rot_a)
-        anc_b = pb + rotate(lb, rot_b)
-        tot = ima + imb
-        point = jnp.where(tot > 0, (imb * anc_a + ima * anc_b) * _safe_inv(tot), anc_a)
-        ra, rb = point - pa, point - pb
-        u = (vb + cross_sv(wb_, rb)) - (va + cross_sv(wa_, ra))
-        un = jnp.sqrt(jnp.sum(u * u))
-        d = jnp.where(un > 1e-9, u / jnp.maximum(un, 1e-9), jnp.zeros(2))
-        k = tot + iia * cross(ra, d) ** 2 + iib * cross(rb, d) ** 2
-        err = anc_b - anc_a
-        P = params.joint_stiffness * (u + params.baumgarte_joint_velocity * err) * _safe_inv(k)
-        P = jnp.where(on, P, 0.0)
-        dva, dwa = ima * P, iia * cross(ra, P)
-        dvb, dwb = -imb * P, -iib * cross(rb, P)
-        oa_, ob_ = wa_ + dwa, wb_ + dwb
-        # Weld: drive the relative angular velocity (plus an angle bias) to zero.
-        irot = _safe_inv(iia + iib)
-        rel = rot_b - rot_a - ref
-        weld = ((ob_ - oa_) + params.baumgarte_fixed_joint_angle * rel) * irot
-        weld = jnp.where(on & fixed, weld, 0.0)
-        oa_, ob_ = oa_ + iia * weld, ob_ - iib * weld
-        # Revolute limits: only resist motion that goes further outside.
-        excess = rel - jnp.clip(rel, lo, hi)
-        going_out = (ob_ - oa_) * excess > 0
-        lim_on = on & lim & ~fixed & (excess != 0) & going_out
-        limp = ((ob_ - oa_) + params.baumgarte_joint_limit_angle * excess) * irot
-        limp = jnp.where(lim_on, limp, 0.0)
-        oa_, ob_ = oa_ + iia * limp, ob_ - iib * limp
-        # Direct position projection of the anchors towards each other.
-        share = jnp.where(on, params.baumgarte_joint_position * err * _safe_inv(tot), 0.0)
-        pos = pos + oa[:, None] * (share * ima) - ob[:, None] * (share * imb)
-        vel = vel + oa[:, None] * dva + ob[:, None] * dvb
-        ang = ang + oa * (oa_ - wa_) + ob * (ob_ - wb_)
-        return (pos, vel, ang), (P, weld, point)
 
-    xs = (
-        frame.one_a,
-        frame.one_b,
-        frame.im_a,
-        frame.im_b,
-        frame.ii_a,
-        frame.ii_b,
+def _joint_constants(joint, frame: JointFrame, split=None):
+    ima, imb, iia, iib = frame.im_a, frame.im_b, frame.ii_a, frame.ii_b
+    if split is not None:
+        na, nb = split
+        ima, imb, iia, iib = ima * na, imb * nb, iia * na, iib * nb
+    return (
+        ima,
+        imb,
+        iia,
+        iib,
         frame.rot_a,
         frame.rot_b,
         frame.valid,
@@ -215,5 +215,50 @@ def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params):
         joint.min_angle,
         joint.max_angle,
     )
+
+
+def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params):
+    """One Gauss-Seidel pass over the joints (one at a time, in slot order).
+
+    Returns (position, velocity, angular_velocity, acc_p, acc_l, joint_points (J, 2)).
+    """
+
+    def one(carry, xs):
+        pos, vel, ang = carry
+        oa, ob, x = xs
+        dpa, dpb, dva, dvb, dwa, dwb, P, weld, point = _joint_deltas(
+            x, oa @ pos, ob @ pos, oa @ vel, ob @ vel, oa @ ang, ob @ ang, params
+        )
+        pos = pos + oa[:, None] * dpa + ob[:, None] * dpb
+        vel = vel + oa[:, None] * dva + ob[:, None] * dvb
+        ang = ang + oa * dwa + ob * dwb
+        return (pos, vel, ang), (P, weld, point)
+
+    xs = (frame.one_a, frame.one_b, _joint_constants(joint, frame))
     (pos, vel, ang), (P, weld, points) = jax.lax.scan(one, (pos, vel, ang), xs)
+    return pos, vel, ang, acc_p + P, acc_l + weld, points
+
+
+def joint_counts(frame: JointFrame):
+    """(N,) number of valid joints on each body (at least 1), for mass splitting."""
+    on = frame.valid.astype(jnp.float32)
+    return jnp.maximum(on @ frame.one_a + on @ frame.one_b, 1.0)
+
+
+def solve_joints_parallel(joint, frame: JointFrame, counts, pos, vel, ang, acc_p, acc_l, params):
+    """One Jacobi pass over all joints at once with mass splitting.
+
+    Each joint sees its bodies with inverse masses multiplied by ``counts`` (the number of
+    joints sharing the body); the bodies then take the average of the joints' corrections.
+    Returns the same tuple as :func:`solve_joints`.
+    """
+    oa, ob = frame.one_a, frame.one_b
+    na, nb = oa @ counts, ob @ counts
+    x = _joint_constants(joint, frame, split=(na, nb))
+    dpa, dpb, dva, dvb, dwa, dwb, P, weld, points = _joint_deltas(
+        x, oa @ pos, ob @ pos, oa @ vel, ob @ vel, oa @ ang, ob @ ang, params
+    )
+    pos = pos + oa.T @ (dpa / na[:, None]) + ob.T @ (dpb / nb[:, None])
+    vel = vel + oa.T @ (dva / na[:, None]) + ob.T @ (dvb / nb[:, None])
+    ang = ang + (dwa / na) @ oa + (dwb / nb) @ ob
     return pos, vel, ang, acc_p + P, acc_l + weld, points

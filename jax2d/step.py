@@ -25,10 +25,12 @@ from jax2d.contact import prepare_contacts, solve_round, warm_start_impulses
 from jax2d.joints import (
     Bodies1,
     joint_components,
+    joint_counts,
     joint_frame,
     joint_warm_start,
     motor_impulses,
     solve_joints,
+    solve_joints_parallel,
 )
 from jax2d.math2d import cross, rotate
 from jax2d.pairs import pair_table, rotate_players
@@ -138,6 +140,7 @@ def step(
         (new scene, :class:`StepInfo`).
     """
     setting = config.setting
+    parallel = config.solver == "parallel"
     P, C = scene.polygon.active.shape[0], scene.circle.active.shape[0]
     J, T = scene.joint.active.shape[0], scene.thruster.active.shape[0]
     N = P + C
@@ -177,16 +180,26 @@ def step(
         fric, rest = _cat(scene, "friction"), _cat(scene, "restitution")
         v_bounce = vel_before if setting.restitution_threshold else vel
         side = lambda i: (pos[i], v_bounce[i], ang[i], im[i], ii[i], fric[i], rest[i])  # noqa: E731
-        rows = prepare_contacts(
+        prep = functools.partial(
+            prepare_contacts,
             m.normal,
             m.points,
             m.depth,
             point_on,
-            side(a_idx),
-            side(b_idx),
-            params,
+            params=params,
             restitution_threshold=setting.restitution_threshold,
         )
+        rows = prep(side(a_idx), side(b_idx))
+        if parallel:
+            pair_on = jnp.any(point_on, axis=1).astype(jnp.float32)
+            counts = jnp.maximum(pair_on @ one_a + pair_on @ one_b, 1.0)
+            na, nb = one_a @ counts, one_b @ counts
+
+            def split_side(i, n):
+                p_, v_, w_, m_, i_, f_, r_ = side(i)
+                return p_, v_, w_, m_ * n, i_ * n, f_, r_
+
+            split_rows = prep(split_side(a_idx, na), split_side(b_idx, nb))
         inherit = point_on & scene.contacts.touching[:, None] & config.warm_starting
         acc_n = jnp.where(inherit, scene.contacts.normal_impulse, 0.0)
         acc_t = jnp.where(inherit, scene.contacts.tangent_impulse, 0.0)
@@ -222,8 +235,20 @@ def step(
         acc_p = jnp.zeros_like(acc_p)
         acc_l = jnp.zeros_like(acc_l)
 
-    # 5. Solver iterations: joints one by one, then the contact rounds.
-    if K:
+    # 5. Solver iterations: joints, then contacts.
+    if J and parallel:
+        jcounts = joint_counts(frame)
+    if K and parallel:
+
+        def contact_pass(vel, ang, acc_n, acc_t):
+            va, wa, vb, wb = one_a @ vel, one_a @ ang, one_b @ vel, one_b @ ang
+            acc_n, acc_t, va2, wa2, vb2, wb2 = solve_round(split_rows, acc_n, acc_t, va, wa, vb, wb)
+            vel = vel + one_a.T @ ((va2 - va) / na[:, None]) + one_b.T @ ((vb2 - vb) / nb[:, None])
+            ang = ang + ((wa2 - wa) / na) @ one_a + ((wb2 - wb) / nb) @ one_b
+            return vel, ang, acc_n, acc_t
+
+        acc_n_r, acc_t_r = acc_n, acc_t
+    elif K:
         R, H = table.rounds.shape
         M = 2 * H
         flat = table.rounds.reshape(-1)
@@ -260,7 +285,11 @@ def step(
 
     def iteration(_, carry):
         pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
-        if J:
+        if J and parallel:
+            pos, vel, ang, acc_p, acc_l, jp = solve_joints_parallel(
+                joint, frame, jcounts, pos, vel, ang, acc_p, acc_l, params
+            )
+        elif J:
             pos, vel, ang, acc_p, acc_l, jp = solve_joints(
                 joint, frame, pos, vel, ang, acc_p, acc_l, params
             )
@@ -274,11 +303,13 @@ def step(
 
     # 6. Store impulses (back in pair order).
     if K:
-        where = _pair_positions(P, C)
+        if not parallel:
+            where = _pair_positions(P, C)
+            acc_n_r, acc_t_r = acc_n_r.reshape(-1, 2)[where], acc_t_r.reshape(-1, 2)[where]
         keep = point_on & config.warm_starting
         contacts = scene.contacts.replace(
-            normal_impulse=jnp.where(keep, acc_n_r.reshape(-1, 2)[where], 0.0),
-            tangent_impulse=jnp.where(keep, acc_t_r.reshape(-1, 2)[where], 0.0),
+            normal_impulse=jnp.where(keep, acc_n_r, 0.0),
+            tangent_impulse=jnp.where(keep, acc_t_r, 0.0),
             touching=touching,
         )
     else:
