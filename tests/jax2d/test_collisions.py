@@ -163,3 +163,28 @@ def test_touching_reports_overlapping_pairs(sim, tools):
     got = {(int(a), int(b)) for a, b, t in zip(table.a, table.b, touching) if t}
     assert got == {(0, int(box)), (int(ball), 1)}
     assert ball == P + 0
+
+
+def test_collision_modes(sim, tools):
+    # Mode 0 collides only with mode 2 (the arena), mode 1 with modes 1 and 2, mode 2 with all.
+    size = tools.SIZE
+    top = jax2d.FLOOR_TOP
+    scene = jax2d.empty_arena(size, left_wall=False, right_wall=False, ceiling=False)
+    scene, low = jax2d.add_rectangle(scene, (1.0, top + 0.25), 0.6, 0.5)  # mode 1, on the floor
+    scene, ghost = jax2d.add_circle(scene, (1.0, 1.5), 0.2, collision_mode=0)
+    scene, box2 = jax2d.add_rectangle(scene, (3.0, top + 0.25), 0.6, 0.5, collision_mode=2)
+    scene, ball2 = jax2d.add_circle(scene, (3.0, 1.5), 0.2, collision_mode=0)
+    scene, ball3 = jax2d.add_circle(scene, (4.5, 1.5), 0.2, collision_mode=0)
+    traj = sim(scene, 90)
+    P = size.num_polygons
+    ghost_y = traj.circle(int(ghost) - P)[0][:, 1]
+    # Falls through the mode-1 box and stops on the (mode 2) floor.
+    assert ghost_y[-1] == pytest.approx(top + 0.2, abs=0.012)
+    # A mode-0 ball lands on a mode-2 box.
+    assert traj.circle(int(ball2) - P)[0][-1, 1] == pytest.approx(top + 0.5 + 0.2, abs=0.012)
+    assert traj.circle(int(ball3) - P)[0][-1, 1] == pytest.approx(top + 0.2, abs=0.012)
+    table = jax2d.pair_table(P, size.num_circles)
+    pairs = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(table.a, table.b))}
+    # Overlap without contact is not reported as touching.
+    assert not traj.touching[:, pairs[(int(ghost), int(low))]].any()
+    assert traj.touching[-1, pairs[(int(ball2), int(box2))]]

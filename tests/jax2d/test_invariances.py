@@ -10,7 +10,8 @@ import pytest
 import jax2d
 
 DT = 1.0 / 60.0
-BIG = jax2d.SceneSize(num_polygons=9, num_circles=5, num_joints=3, num_thrusters=3)
+# Exactly what _busy_scene needs; the suite-wide size (6/3/2/2) then has spare slots of each kind.
+SMALL = jax2d.SceneSize(num_polygons=4, num_circles=2, num_joints=1, num_thrusters=1)
 
 
 def _leaves(tree):
@@ -48,7 +49,7 @@ def _stack(scenes):
 
 
 def test_vmap_batch_equals_single_scenes(sim, tools):
-    size = tools.SIZE
+    size = SMALL
     scenes = [_busy_scene(size, 0.0), _busy_scene(size, 0.3, 2.0), _busy_scene(size, -0.4, -1.0)]
     # Make the third scene structurally different: drop its pendulum (inactive joint and bob).
     s3 = scenes[2]
@@ -126,7 +127,7 @@ def _embed(scene, big_size):
 
 
 def test_inactive_entities_change_nothing(sim, tools):
-    size = tools.SIZE
+    size, BIG = SMALL, tools.SIZE
     scene = _busy_scene(size)
     big = _embed(scene, BIG)
     P, C = size.num_polygons, size.num_circles
@@ -203,7 +204,7 @@ def test_permuting_shape_slots_does_not_change_physics(sim, tools):
 
 
 def test_deterministic(sim, tools):
-    size = tools.SIZE
+    size = SMALL
     scene = _busy_scene(size, 0.1, 1.0)
     acts = _actions(size)
     a = sim(scene, 90, actions=acts)
@@ -216,10 +217,10 @@ def test_deterministic(sim, tools):
 @pytest.mark.slow
 def test_jit_equals_eager(sim, tools):
     # Two steps (the second one warm-started) interpreted op by op, without any compilation.
-    size = tools.SIZE
+    size = SMALL
     scene = _busy_scene(size, 0.0, 1.0)
     # Start with the ball already touching the box so contacts are exercised.
-    scene = tools.set_body(scene, "circle", 0, position=(1.5, jax2d.FLOOR_TOP + 0.5 + 0.2 - 0.003))
+    scene = tools.set_body(scene, "circle", 0, position=(1.15, jax2d.FLOOR_TOP + 0.5 + 0.2 - 0.003))
     acts = jnp.asarray(_actions(size))
     n = 2
     jitted = sim(scene, n, actions=acts)
@@ -230,7 +231,7 @@ def test_jit_equals_eager(sim, tools):
     for x, y in zip(_leaves(jitted.final), _leaves(s)):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(jitted.touching[-1], np.asarray(info.touching))
-    assert jitted.touching[-1].sum() >= 2
+    assert jitted.touching[-1].sum() >= 3  # box-floor, ball-box, slider-floor
 
 
 def _finite_and_bounded(traj, params=jax2d.SimParams()):

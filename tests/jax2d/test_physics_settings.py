@@ -232,3 +232,18 @@ def test_step_does_not_use_deprecated_2d_cross(tools):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         jax.make_jaxpr(lambda s: jax2d.step(s, acts))(scene)
+
+
+def test_restitution_threshold_is_a_traced_parameter(sim, tools):
+    # The same slow impact (0.5 m/s, e = 1) bounces when the threshold is lowered to 0.1 m/s,
+    # with the compiled program of the default parameters (SimParams is traced).
+    size = tools.SIZE
+    u, r = 0.5, 0.25
+    scene = jax2d.Scene.empty(size).replace(gravity=ZERO_G)
+    gap = 60 * u * DT - 0.004
+    scene, _ = jax2d.add_circle(scene, (0.0, 0.0), r, velocity=(u, 0.0), restitution=1.0)
+    scene, _ = jax2d.add_circle(scene, (2 * r + gap, 0.0), r, restitution=1.0)
+    params = jax2d.SimParams(restitution_threshold=0.1)
+    traj = sim(scene, 75, params=params)
+    assert traj.circle(0)[1][-1, 0] == pytest.approx(0.0, abs=1e-3)
+    assert traj.circle(1)[1][-1, 0] == pytest.approx(u, abs=1e-3)
