@@ -34,6 +34,10 @@ class PairTable:
         num_pp, num_cp, num_cc: pairs per class (they are listed in this order).
         rounds: (R, H) pair index solved in each slot of each round; ``K`` marks an empty slot.
         swapped: (R, H) bool; the slot's first body is the pair's ``b`` (not its ``a``).
+        incidence: (N, N-1) for each shape, where its pairs' per-side values sit in the
+            concatenation ``[values for side a (K), values for side b (K)]``: summing
+            ``concat[incidence]`` over the last axis adds up every pair's effect on each shape
+            (a gather and a reduction, no scatter).
 
     The schedule is the circle method on M = 2H "players" (the N shapes plus one spare when N is
     odd). In round r the player order is the base order ``0 .. M-1`` with its last M-1 entries
@@ -50,6 +54,7 @@ class PairTable:
     num_cc: int
     rounds: np.ndarray
     swapped: np.ndarray
+    incidence: np.ndarray
 
     @property
     def num_pairs(self) -> int:
@@ -103,4 +108,11 @@ def pair_table(num_polygons: int, num_circles: int) -> PairTable:
                 rounds[r, k] = p
                 swapped[r, k] = bool(a[p] == y)
         players = rotate_players(players)
-    return PairTable(P, C, a, b, len(pp), len(cp), len(cc), rounds, swapped)
+    incidence = np.zeros((N, max(N - 1, 0)), np.int32)
+    fill = np.zeros(N, np.int32)
+    for k in range(K):
+        incidence[a[k], fill[a[k]]] = k
+        fill[a[k]] += 1
+        incidence[b[k], fill[b[k]]] = K + k
+        fill[b[k]] += 1
+    return PairTable(P, C, a, b, len(pp), len(cp), len(cc), rounds, swapped, incidence)

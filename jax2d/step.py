@@ -22,6 +22,7 @@ import numpy as np
 
 from jax2d.collision import circle_circle, circle_polygon, polygon_polygon
 from jax2d.contact import prepare_contacts, solve_round, warm_start_impulses
+from jax2d.fast_solver import solve_parallel
 from jax2d.joints import (
     Bodies1,
     joint_components,
@@ -30,7 +31,6 @@ from jax2d.joints import (
     joint_warm_start,
     motor_impulses,
     solve_joints,
-    solve_joints_parallel,
 )
 from jax2d.math2d import cross, rotate
 from jax2d.pairs import pair_table, rotate_players
@@ -117,10 +117,6 @@ def _pad_rows(x, n):
     return jnp.concatenate([x, jnp.zeros((n, *x.shape[1:]), x.dtype)], axis=0)
 
 
-def _one_hot_const(idx, n):
-    return jnp.asarray(np.equal(np.asarray(idx)[:, None], np.arange(n)[None, :]), jnp.float32)
-
-
 def step(
     scene: Scene,
     actions: jax.Array,
@@ -169,7 +165,12 @@ def step(
     # 2. Narrow phase.
     if K:
         a_idx, b_idx = table.a, table.b
-        one_a, one_b = _one_hot_const(a_idx, N), _one_hot_const(b_idx, N)
+        incidence = table.incidence
+
+        def to_bodies(on_a, on_b):
+            """Sums per-pair values of side a (K, ...) and side b (K, ...) into shapes (N, ...)."""
+            return jnp.sum(jnp.concatenate([on_a, on_b])[incidence], axis=1)
+
         m = _narrow_phase(scene, table, setting)
         touching = (
             m.overlap & active[a_idx] & active[b_idx] & mode_compatible(mode[a_idx], mode[b_idx])
@@ -192,8 +193,8 @@ def step(
         rows = prep(side(a_idx), side(b_idx))
         if parallel:
             pair_on = jnp.any(point_on, axis=1).astype(jnp.float32)
-            counts = jnp.maximum(pair_on @ one_a + pair_on @ one_b, 1.0)
-            na, nb = one_a @ counts, one_b @ counts
+            counts = jnp.maximum(to_bodies(pair_on, pair_on), 1.0)
+            na, nb = counts[a_idx], counts[b_idx]
 
             def split_side(i, n):
                 p_, v_, w_, m_, i_, f_, r_ = side(i)
@@ -229,24 +230,14 @@ def step(
             vel, ang = vel + dv, ang + dw
         if K:
             dva, dwa, dvb, dwb = warm_start_impulses(rows, acc_n, acc_t)
-            vel = vel + one_a.T @ dva + one_b.T @ dvb
-            ang = ang + dwa @ one_a + dwb @ one_b
+            vel = vel + to_bodies(dva, dvb)
+            ang = ang + to_bodies(dwa, dwb)
     else:
         acc_p = jnp.zeros_like(acc_p)
         acc_l = jnp.zeros_like(acc_l)
 
     # 5. Solver iterations: joints, then contacts.
-    if J and parallel:
-        jcounts = joint_counts(frame)
     if K and parallel:
-
-        def contact_pass(vel, ang, acc_n, acc_t):
-            va, wa, vb, wb = one_a @ vel, one_a @ ang, one_b @ vel, one_b @ ang
-            acc_n, acc_t, va2, wa2, vb2, wb2 = solve_round(split_rows, acc_n, acc_t, va, wa, vb, wb)
-            vel = vel + one_a.T @ ((va2 - va) / na[:, None]) + one_b.T @ ((vb2 - vb) / nb[:, None])
-            ang = ang + ((wa2 - wa) / na) @ one_a + ((wb2 - wb) / nb) @ one_b
-            return vel, ang, acc_n, acc_t
-
         acc_n_r, acc_t_r = acc_n, acc_t
     elif K:
         R, H = table.rounds.shape
@@ -283,23 +274,27 @@ def step(
     else:
         acc_n_r = acc_t_r = jnp.zeros((0,), jnp.float32)
 
-    def iteration(_, carry):
-        pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
-        if J and parallel:
-            pos, vel, ang, acc_p, acc_l, jp = solve_joints_parallel(
-                joint, frame, jcounts, pos, vel, ang, acc_p, acc_l, params
-            )
-        elif J:
-            pos, vel, ang, acc_p, acc_l, jp = solve_joints(
-                joint, frame, pos, vel, ang, acc_p, acc_l, params
-            )
-        if K:
-            vel, ang, acc_n_r, acc_t_r = contact_pass(vel, ang, acc_n_r, acc_t_r)
-        return pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r
+    if parallel:
+        pos, vel, ang, acc_n_r, acc_t_r, acc_p, acc_l, joint_points = _parallel_iterations(
+            table, config, params, joint, frame, pos, vel, ang,
+            split_rows if K else None, na if K else None, nb if K else None,
+            acc_n_r, acc_t_r, acc_p, acc_l,
+        )  # fmt: skip
+    else:
 
-    carry = (pos, vel, ang, acc_p, acc_l, joint.position, acc_n_r, acc_t_r)
-    carry = jax.lax.fori_loop(0, config.num_solver_iterations, iteration, carry)
-    pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r = carry
+        def iteration(_, carry):
+            pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
+            if J:
+                pos, vel, ang, acc_p, acc_l, jp = solve_joints(
+                    joint, frame, pos, vel, ang, acc_p, acc_l, params
+                )
+            if K:
+                vel, ang, acc_n_r, acc_t_r = contact_pass(vel, ang, acc_n_r, acc_t_r)
+            return pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r
+
+        carry = (pos, vel, ang, acc_p, acc_l, joint.position, acc_n_r, acc_t_r)
+        carry = jax.lax.fori_loop(0, config.num_solver_iterations, iteration, carry)
+        pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r = carry
 
     # 6. Store impulses (back in pair order).
     if K:
@@ -344,6 +339,102 @@ def step(
         polygon=polygon, circle=circle, joint=new_joint, thruster=thruster, contacts=contacts
     )
     return new_scene, StepInfo(touching=touching)
+
+
+def _parallel_iterations(
+    table, config, params, joint, frame, pos, vel, ang, rows, na, nb, acc_n, acc_t, acc_p, acc_l
+):
+    """Runs the parallel solver (see :mod:`jax2d.fast_solver`) on one scene."""
+    J = joint.active.shape[0]
+    K = table.num_pairs
+    f32 = jnp.float32
+    joints, contacts = {}, {}
+    state = {"px": pos[:, 0], "py": pos[:, 1], "vx": vel[:, 0], "vy": vel[:, 1], "w": ang}
+    if J:
+        counts = joint_counts(frame)
+        jna, jnb = frame.one_a @ counts, frame.one_b @ counts
+        la = rotate(joint.a_anchor, frame.rot_a)
+        lb = rotate(joint.b_anchor, frame.rot_b)
+        joints = {
+            "one_a": frame.one_a,
+            "one_b": frame.one_b,
+            "ima": frame.im_a * jna,
+            "imb": frame.im_b * jnb,
+            "iia": frame.ii_a * jna,
+            "iib": frame.ii_b * jnb,
+            "na": jna,
+            "nb": jnb,
+            "lax": la[:, 0],
+            "lay": la[:, 1],
+            "lbx": lb[:, 0],
+            "lby": lb[:, 1],
+            "rel": frame.rot_b - frame.rot_a - joint.reference_angle,
+            "lo": joint.min_angle,
+            "hi": joint.max_angle,
+            "on": frame.valid,
+            "fixed": joint.is_fixed,
+            "lim_on": frame.valid & joint.has_limits & ~joint.is_fixed,
+        }
+    state.update(
+        jpx=acc_p[:, 0], jpy=acc_p[:, 1], jl=acc_l, jcx=joint.position[:, 0],
+        jcy=joint.position[:, 1],
+    )  # fmt: skip
+    if K:
+        contacts = {
+            "nx": rows.normal[:, 0],
+            "ny": rows.normal[:, 1],
+            "k11": rows.k_nn[:, 0],
+            "k22": rows.k_nn[:, 1],
+            "k12": rows.k_nn[:, 2],
+            "mu": rows.mu,
+            "ima": rows.inv_mass_a,
+            "imb": rows.inv_mass_b,
+            "iia": rows.inv_inertia_a,
+            "iib": rows.inv_inertia_b,
+            "na": na,
+            "nb": nb,
+        }
+        for p in range(2):
+            contacts.update(
+                {
+                    f"rax{p}": rows.r_a[:, p, 0],
+                    f"ray{p}": rows.r_a[:, p, 1],
+                    f"rbx{p}": rows.r_b[:, p, 0],
+                    f"rby{p}": rows.r_b[:, p, 1],
+                    f"mn{p}": rows.mass_n[:, p],
+                    f"mt{p}": rows.mass_t[:, p],
+                    f"tg{p}": rows.target[:, p],
+                    f"on{p}": rows.active[:, p],
+                }
+            )
+        state.update(an0=acc_n[:, 0], an1=acc_n[:, 1], at0=acc_t[:, 0], at1=acc_t[:, 1])
+    prm = {
+        "stiffness": params.joint_stiffness,
+        "beta_v": params.baumgarte_joint_velocity,
+        "beta_p": params.baumgarte_joint_position,
+        "beta_fa": params.baumgarte_fixed_joint_angle,
+        "beta_la": params.baumgarte_joint_limit_angle,
+    }
+    tree = {"joints": joints, "contacts": contacts, "state": state, "params": prm}
+    tree = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[..., None], tree)
+    out = solve_parallel(
+        tree,
+        num_iterations=config.num_solver_iterations,
+        a_idx=table.a,
+        b_idx=table.b,
+        incidence=table.incidence,
+        has_joints=J > 0,
+    )
+    o = jax.tree_util.tree_map(lambda x: x[..., 0], out)
+    pos = jnp.stack([o["px"], o["py"]], -1).astype(f32)
+    vel = jnp.stack([o["vx"], o["vy"]], -1)
+    acc_p = jnp.stack([o["jpx"], o["jpy"]], -1)
+    points = jnp.stack([o["jcx"], o["jcy"]], -1)
+    if K:
+        acc_n = jnp.stack([o["an0"], o["an1"]], -1)
+        acc_t = jnp.stack([o["at0"], o["at1"]], -1)
+
+    return pos, vel, o["w"], acc_n, acc_t, acc_p, o["jl"], points
 
 
 @functools.cache
