@@ -18,7 +18,7 @@ renderer on the shared levels): 100 px per metre at full resolution, the view is
 ``(i, j)`` samples the world point ``(i s, j s)`` with ``s = downscale / 100`` m (its lower-left
 corner); white background; the floor (polygon slot 0)
 is drawn, walls and ceiling (slots 1-3) are not; role colours grey / green / blue / red; static
-shapes (inverse mass 0) at half brightness rounded down (grey 80, red (127, 51, 51)); circles
+shapes (inverse mass 0) at half brightness (grey 80, red (127.5, 51, 51)); circles
 with a black line 8 cm wide from the centre to the rim along the body's +y axis (angle
 ``rotation + pi / 2``); joints as discs of radius ~2.2 cm (one pixel at downscale 4) coloured by
 motor binding (yellow, magenta, cyan, orange; white when fixed or without motor); thrusters as a
@@ -62,8 +62,8 @@ SCREEN_SIZE = 500  # full-resolution pixels; the view is [0, 5] m on both axes
 
 # RGB, 0-255. Roles: 0 grey, 1 green, 2 blue, 3 red.
 ROLE_COLOURS = np.array([(160, 160, 160), (0, 204, 0), (0, 102, 204), (255, 102, 102)], np.uint8)
-# static shapes: half brightness, rounded down (grey 160 -> 80, red 255 -> 127)
-STATIC_ROLE_COLOURS = ROLE_COLOURS // 2
+# static shapes: half brightness (grey 160 -> 80, red 255 -> 127.5)
+STATIC_ROLE_COLOURS = ROLE_COLOURS.astype(np.float32) / 2
 MOTOR_COLOURS = np.array([(255, 255, 0), (255, 0, 255), (0, 255, 255), (255, 153, 51)], np.uint8)
 THRUSTER_COLOURS = MOTOR_COLOURS[:2]  # thruster binding 0 yellow, 1 magenta
 NO_MOTOR_COLOUR = np.array((255, 255, 255), np.uint8)
