@@ -7,8 +7,10 @@ over contiguous batches. :func:`solve_parallel` is a ``custom_vmap`` function: c
 scene it runs with a batch of 1; under ``jax.vmap`` (at any nesting depth) its rule folds the
 mapped axes into the trailing batch axis instead of letting JAX batch the code op by op.
 
-The math is the same as :func:`jax2d.joints.solve_joints_parallel` followed by the contact pass
-of :func:`jax2d.contact.solve_round` with mass splitting.
+Each iteration is a Jacobi pass over all joints (Jax2D's joint model, as in
+:func:`jax2d.joints.solve_joints`) and then over all contact pairs (as in
+:func:`jax2d.contact.solve_round`), both with mass splitting: a body shared by n constraints
+counts n times lighter in each of them and takes the average of their corrections.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ __all__ = [
     "motor_impulses",
     "joint_warm_start",
     "solve_joints",
-    "solve_joints_parallel",
     "joint_counts",
 ]
 
@@ -163,7 +162,10 @@ def _joint_deltas(x, pa, pb, va, vb, wa, wb, params):
     anc_a = pa + rotate(la, rot_a)
     anc_b = pb + rotate(lb, rot_b)
     tot = ima + imb
-    point = jnp.where(tot > 0, (imb * anc_a + ima * anc_b) * _safe_inv(tot), anc_a)
+    w = _safe_inv(tot)[..., None]
+    point = jnp.where(
+        (tot > 0)[..., None], (imb[..., None] * anc_a + ima[..., None] * anc_b) * w, anc_a
+    )
     ra, rb = point - pa, point - pb
     u = (vb + cross_sv(wb, rb)) - (va + cross_sv(wa, ra))
     un = jnp.sqrt(u[..., 0] ** 2 + u[..., 1] ** 2)
@@ -194,16 +196,12 @@ def _joint_deltas(x, pa, pb, va, vb, wa, wb, params):
     return dpa, dpb, dva, dvb, oa - wa, ob - wb, P, weld, point
 
 
-def _joint_constants(joint, frame: JointFrame, split=None):
-    ima, imb, iia, iib = frame.im_a, frame.im_b, frame.ii_a, frame.ii_b
-    if split is not None:
-        na, nb = split
-        ima, imb, iia, iib = ima * na, imb * nb, iia * na, iib * nb
+def _joint_constants(joint, frame: JointFrame):
     return (
-        ima,
-        imb,
-        iia,
-        iib,
+        frame.im_a,
+        frame.im_b,
+        frame.ii_a,
+        frame.ii_b,
         frame.rot_a,
         frame.rot_b,
         frame.valid,
@@ -243,22 +241,3 @@ def joint_counts(frame: JointFrame):
     """(N,) number of valid joints on each body (at least 1), for mass splitting."""
     on = frame.valid.astype(jnp.float32)
     return jnp.maximum(on @ frame.one_a + on @ frame.one_b, 1.0)
-
-
-def solve_joints_parallel(joint, frame: JointFrame, counts, pos, vel, ang, acc_p, acc_l, params):
-    """One Jacobi pass over all joints at once with mass splitting.
-
-    Each joint sees its bodies with inverse masses multiplied by ``counts`` (the number of
-    joints sharing the body); the bodies then take the average of the joints' corrections.
-    Returns the same tuple as :func:`solve_joints`.
-    """
-    oa, ob = frame.one_a, frame.one_b
-    na, nb = oa @ counts, ob @ counts
-    x = _joint_constants(joint, frame, split=(na, nb))
-    dpa, dpb, dva, dvb, dwa, dwb, P, weld, points = _joint_deltas(
-        x, oa @ pos, ob @ pos, oa @ vel, ob @ vel, oa @ ang, ob @ ang, params
-    )
-    pos = pos + oa.T @ (dpa / na[:, None]) + ob.T @ (dpb / nb[:, None])
-    vel = vel + oa.T @ (dva / na[:, None]) + ob.T @ (dvb / nb[:, None])
-    ang = ang + (dwa / na) @ oa + (dwb / nb) @ ob
-    return pos, vel, ang, acc_p + P, acc_l + weld, points
