@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.demo",
     "harness.commands.bench",
     "harness.commands.env",
+    "harness.commands.bench_env",
     "harness.commands.render",
 )
 

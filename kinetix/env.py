@@ -75,6 +75,9 @@ class EnvConfig:
             ``"jax2d-compat"`` when ``kinetix_parity`` is set.
         kinetix_parity: run the engine as Jax2D does (``"jax2d-compat"``), for numbers
             comparable with Kinetix's own (e.g. scoring Kinetix's published checkpoints).
+        solver: jax2d solver (``"parallel"`` or ``"sequential"``); ``None`` means
+            ``"sequential"`` (Gauss-Seidel in Jax2D's order) under the ``jax2d-compat`` setting
+            and the engine's default otherwise.
         frame_skip: physics steps per agent step (Kinetix: 2).
         num_solver_iterations: solver iterations per physics step (Kinetix: 10).
         warm_starting: warm-start the solver from the last step (Kinetix: True).
@@ -86,6 +89,7 @@ class EnvConfig:
     action_type: str = "multi_discrete"
     physics_setting: str | None = None
     kinetix_parity: bool = False
+    solver: str | None = None
     frame_skip: int = 2
     num_solver_iterations: int = 10
     warm_starting: bool = True
@@ -104,6 +108,10 @@ class EnvConfig:
             physics_setting(self.setting)
         except ValueError as e:
             raise EnvConfigError(f"EnvConfig.physics_setting: {e}") from None
+        if self.solver not in (None, "parallel", "sequential"):
+            raise EnvConfigError(
+                f"EnvConfig.solver: must be 'parallel' or 'sequential', got {self.solver!r}"
+            )
         if not isinstance(self.frame_skip, int) or self.frame_skip < 1:
             raise EnvConfigError(
                 f"EnvConfig.frame_skip: must be an int >= 1, got {self.frame_skip!r}"
@@ -117,11 +125,21 @@ class EnvConfig:
         return KINETIX_PARITY_SETTING if self.kinetix_parity else "default"
 
     @property
+    def solver_name(self) -> str:
+        """The jax2d solver actually used."""
+        if self.solver is not None:
+            return self.solver
+        if self.setting == KINETIX_PARITY_SETTING:
+            return "sequential"
+        return PhysicsConfig().solver
+
+    @property
     def physics_config(self) -> PhysicsConfig:
         return PhysicsConfig(
             num_solver_iterations=self.num_solver_iterations,
             warm_starting=self.warm_starting,
             setting=physics_setting(self.setting),
+            solver=self.solver_name,
         )
 
 

@@ -4,7 +4,7 @@
 K first episodes (each up to 256 agent steps, auto-reset ignored) and prints one line per
 episode; with ``--json`` one JSON object per line:
 ``{"level", "policy", "seed", "episode", "solved", "died", "length", "return", "size",
-"setting"}``. Episode i uses the key ``fold_in(PRNGKey(seed), i)``.
+"setting", "solver"}``. Episode i uses the key ``fold_in(PRNGKey(seed), i)``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ def register(subparsers) -> None:
         help="physics setting (jax2d-compat: Jax2D's behaviour, for parity with Kinetix)",
     )
     p.add_argument(
+        "--solver",
+        choices=("parallel", "sequential"),
+        default=None,
+        help="jax2d solver (default: sequential under jax2d-compat, else the engine's default)",
+    )
+    p.add_argument(
         "--size",
         choices=("s", "m", "l"),
         default=None,
@@ -78,7 +84,9 @@ def run_rollout(args) -> int:
 
     level = validate_level(_load_level(args.level))
     size = args.size or level.size
-    config = EnvConfig(size=size, action_type=args.action_type, physics_setting=args.setting)
+    config = EnvConfig(
+        size=size, action_type=args.action_type, physics_setting=args.setting, solver=args.solver
+    )
     if not args.json:
         print(f"compiling a rollout for size {config.size} ...", file=sys.stderr)
     fn = compiled_first_episodes(config, args.policy, 256)
@@ -97,6 +105,7 @@ def run_rollout(args) -> int:
             "return": round(float(out["return"][i]), 6),
             "size": config.size.name,
             "setting": config.setting,
+            "solver": config.solver_name,
         }
         if args.json:
             print(json.dumps(record))

@@ -21,6 +21,7 @@ def test_rollout_json_lines(capsys):
         assert {"level", "policy", "seed", "solved", "died", "length", "return"} <= set(r)
         assert r["level"] == level and r["policy"] == "random" and r["seed"] == 3
         assert r["episode"] == i and r["size"] == "s" and r["setting"] == "default"
+        assert r["solver"] in ("parallel", "sequential")
         assert isinstance(r["solved"], bool) and isinstance(r["died"], bool)
         assert 1 <= r["length"] <= 256
     # Same seed, same episodes (and the human-readable form works).

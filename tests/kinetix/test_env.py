@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jax2d
 import kinetix as kx
 from kinetix.env import aggregate_frames
 from kinetix.rollout import replay
@@ -177,6 +178,12 @@ def test_env_config_errors():
         kx.EnvConfig(physics_setting="default", kinetix_parity=True)
     with pytest.raises(kx.EnvConfigError, match="env size"):
         kx.EnvConfig(size="xl")
+    with pytest.raises(kx.EnvConfigError, match="solver"):
+        kx.EnvConfig(solver="fast")
     assert kx.EnvConfig(kinetix_parity=True).setting == "jax2d-compat"
+    assert kx.EnvConfig(kinetix_parity=True).physics_config.solver == "sequential"
+    assert kx.EnvConfig(physics_setting="jax2d-compat").solver_name == "sequential"
+    assert kx.EnvConfig(kinetix_parity=True, solver="parallel").solver_name == "parallel"
+    assert kx.EnvConfig().physics_config.solver == jax2d.PhysicsConfig().solver
     assert kx.EnvConfig().setting == "default"
     assert hash(kx.EnvConfig(size="s")) == hash(kx.EnvConfig(size=kx.SIZE_S))

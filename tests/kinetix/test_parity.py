@@ -1,5 +1,6 @@
 """No-op parity with Kinetix on the shared levels (``kinetix_spec.md`` §5.4), under the physics
-setting that reproduces Jax2D (``jax2d-compat``), and padding invariance.
+setting that reproduces Jax2D (``EnvConfig(kinetix_parity=True)``: ``jax2d-compat`` with the
+sequential solver), and padding invariance.
 
 Parity means: same solved and died, episode length within +-2 agent steps (exact for the three
 levels the issue names). Each size runs as one vmapped batch; the L batch also holds every S and
