@@ -12,6 +12,7 @@ Anything with ``scene``, ``polygon_roles``, ``circle_roles``, ``motor_bindings``
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import tempfile
@@ -156,7 +157,7 @@ def episode_scenes(
     if max_steps < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     config = config or EnvConfig(size=level.size)
-    config = type(config)(**{**config.__dict__, "auto_reset": False})
+    config = dataclasses.replace(config, auto_reset=False)
     env = KinetixEnv(config)
     pol = make_policy(policy, config.action_type)
 

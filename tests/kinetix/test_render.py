@@ -147,8 +147,14 @@ def test_joints_and_thrusters():
     assert tuple(MOTOR_COLOURS[0]) in colours  # binding-0 thruster flame: yellow
     assert tuple(MOTOR_COLOURS[1]) in colours  # binding-1 thruster flame: magenta
     # the marker points along the thrust: black plate ahead (+x for thruster 0), flame behind
-    assert rgb(img / 255, 1.1 + 0.08, 2.0) == (0, 0, 0)
-    assert rgb(img / 255, 1.1 - 0.04, 2.0)[2] == 0  # yellowish, not background
+    full = render_pixels(*args(lv), downscale=1)
+    assert rgb(full, 1.1 + 0.08, 2.0, downscale=1) == (0, 0, 0)
+    assert rgb(full, 1.1 + 0.04, 2.0, downscale=1) == (93, 93, 93)  # grey nozzle
+    assert rgb(full, 1.1 - 0.005, 2.0, downscale=1) == tuple(MOTOR_COLOURS[0])  # flame core
+    assert rgb(full, 1.1 - 0.07, 2.0, downscale=1) == (132, 132, 0)  # dim flame tip
+    # thruster 1 (rotation pi/2 on the box) thrusts up: its plate is above, its flame below
+    assert rgb(full, 1.5, 2.0 + 0.08, downscale=1) == (0, 0, 0)
+    assert rgb(full, 1.5, 2.0 - 0.005, downscale=1) == tuple(MOTOR_COLOURS[1])
 
 
 def test_vmap_matches_single(scene_level):
