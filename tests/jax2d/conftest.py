@@ -27,8 +27,10 @@ CHUNK = 60
 # circles, two joints and two thrusters. Sharing it keeps the number of compiles low.
 SIZE = jax2d.SceneSize(num_polygons=6, num_circles=3, num_joints=2, num_thrusters=2)
 
-DEFAULT = jax2d.PhysicsConfig()
-COMPAT = jax2d.PhysicsConfig(setting=jax2d.PHYSICS_SETTINGS["jax2d-compat"])
+DEFAULT = jax2d.PhysicsConfig()  # default setting, default (parallel) solver
+SEQUENTIAL = jax2d.PhysicsConfig(solver="sequential")
+# Jax2D's behaviour as the environment runs it (EnvConfig: sequential solver under jax2d-compat).
+COMPAT = jax2d.PhysicsConfig(setting=jax2d.PHYSICS_SETTINGS["jax2d-compat"], solver="sequential")
 
 
 @dataclasses.dataclass
@@ -171,7 +173,9 @@ class _Tools:
     G = G
     SIZE = SIZE
     DEFAULT = DEFAULT
+    SEQUENTIAL = SEQUENTIAL
     COMPAT = COMPAT
+    CONFIGS = {"parallel": DEFAULT, "sequential": SEQUENTIAL, "jax2d-compat": COMPAT}
     set_body = staticmethod(set_body)
     permute_shapes = staticmethod(permute_shapes)
     fit_acceleration = staticmethod(fit_acceleration)

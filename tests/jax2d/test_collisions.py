@@ -33,11 +33,12 @@ def _head_on(size, m_ratio, u, e_a, e_b, gap):
 GAP = 0.5 - 0.005
 
 
-def test_elastic_head_on_conserves_momentum_and_energy(sim, tools):
+@pytest.mark.parametrize("solver", ["parallel", "sequential"])
+def test_elastic_head_on_conserves_momentum_and_energy(sim, tools, solver):
     u = 2.0
     scene, m_a, m_b = _head_on(tools.SIZE, 3.0, u, 1.0, 1.0, GAP)
     assert m_b / m_a == pytest.approx(3.0, rel=1e-5)
-    traj = sim(scene, 40)
+    traj = sim(scene, 40, config=tools.CONFIGS[solver])
     (_, va, _, wa), (_, vb, _, wb) = traj.circle(0)[:4], traj.circle(1)[:4]
     va_end, vb_end = va[-1], vb[-1]
     # Textbook elastic result: ((m1 - m2) / (m1 + m2) u, 2 m1 / (m1 + m2) u) = (-1, 1).

@@ -55,20 +55,25 @@ def _downhill(theta, pos):
 # Box on a slope: friction angle atan(0.566) = 29.5 degrees
 
 
-def test_box_sticks_on_20_degree_slope(sim, tools):
+SOLVERS = pytest.mark.parametrize("solver", ["parallel", "sequential"])
+
+
+@SOLVERS
+def test_box_sticks_on_20_degree_slope(sim, tools, solver):
     theta = math.radians(20)
     scene, _, box = _box_on_slope(tools.SIZE, theta)
-    traj = sim(scene, 60)
+    traj = sim(scene, 60, config=tools.CONFIGS[solver])
     pos, _, rot, _ = traj.polygon(box)
     moved = np.linalg.norm(pos - pos[0], axis=1)
     assert moved.max() < 0.005
     assert np.abs(rot - theta).max() < 0.01
 
 
-def test_box_slides_on_40_degree_slope(sim, tools):
+@SOLVERS
+def test_box_slides_on_40_degree_slope(sim, tools, solver):
     theta = math.radians(40)
     scene, _, box = _box_on_slope(tools.SIZE, theta)
-    traj = sim(scene, 60)
+    traj = sim(scene, 60, config=tools.CONFIGS[solver])
     pos, vel, rot, _ = traj.polygon(box)
     s = _downhill(theta, pos)
     t = np.arange(61) * DT
@@ -145,9 +150,10 @@ def _stack(size, n=5, box=0.5, stagger=0.01):
     return scene, slots
 
 
-def test_stack_of_five_boxes_stands(sim, tools):
+@SOLVERS
+def test_stack_of_five_boxes_stands(sim, tools, solver):
     scene, slots = _stack(tools.SIZE, stagger=0.0)
-    traj = sim(scene, 660)  # 1 s settle + 10 s
+    traj = sim(scene, 660, config=tools.CONFIGS[solver])  # 1 s settle + 10 s
     p = traj.states.polygon
     pos = p.position[:, slots]  # (661, 5, 2)
     rot = p.rotation[:, slots]
@@ -166,12 +172,13 @@ def test_stack_of_five_boxes_stands(sim, tools):
     assert np.abs(p.angular_velocity[-60:, slots]).max() < 0.01
 
 
-def test_staggered_stack_settles_and_stays(sim, tools):
+@SOLVERS
+def test_staggered_stack_settles_and_stays(sim, tools, solver):
     # Boxes alternately shifted by +-1 cm: statically stable, but not mirror-symmetric, so
     # rounding and contact asymmetries can no longer cancel. It may rock while the contacts
     # settle; after that it must stand still, not creep.
     scene, slots = _stack(tools.SIZE, stagger=0.01)
-    traj = sim(scene, 660)
+    traj = sim(scene, 660, config=tools.CONFIGS[solver])
     p = traj.states.polygon
     pos, rot = p.position[:, slots], p.rotation[:, slots]
     assert np.abs(pos[:, :, 0] - pos[0, :, 0]).max() < 0.05
@@ -189,7 +196,7 @@ def test_staggered_stack_settles_and_stays(sim, tools):
 @pytest.mark.parametrize(
     "slots", [(0, 1), (1, 5), (4, 5), (5, 0)], ids=lambda s: f"ramp{s[0]}_box{s[1]}"
 )
-@pytest.mark.parametrize("config", ["default", "jax2d-compat"])
+@pytest.mark.parametrize("config", ["parallel", "sequential", "jax2d-compat"])
 def test_box_on_25_degree_slope_creeps_alike_in_every_pair_slot(sim, tools, slots, config):
     # 25 degrees is below the friction angle: the box should (almost) stick. In Jax2D the last
     # polygon pair lost its warm start and crept 5.5 cm in 2 s (vs 2.6 mm elsewhere).
@@ -204,8 +211,7 @@ def test_box_on_25_degree_slope_creeps_alike_in_every_pair_slot(sim, tools, slot
     for old, new in zip(range(2, size.num_polygons), others):
         perm[old] = new
     scene = tools.permute_shapes(scene, perm, list(range(size.num_circles)))
-    cfg = tools.DEFAULT if config == "default" else tools.COMPAT
-    traj = sim(scene, 120, config=cfg)
+    traj = sim(scene, 120, config=tools.CONFIGS[config])
     pos = traj.polygon(slots[1])[0]
     creep = np.linalg.norm(pos[-1] - pos[30]) / (90 * DT)  # m/s over the last 1.5 s
     assert creep < 0.005, f"creeps at {creep * 1000:.1f} mm/s"

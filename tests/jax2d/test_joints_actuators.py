@@ -35,8 +35,12 @@ def _zero_crossings(t, x):
 # Pendulum
 
 
+SOLVERS = pytest.mark.parametrize("solver", ["parallel", "sequential"])
+
+
+@SOLVERS
 @pytest.mark.parametrize("bob", ["circle", "box"])
-def test_pendulum_period_and_rod_length(sim, tools, bob):
+def test_pendulum_period_and_rod_length(sim, tools, bob, solver):
     size = tools.SIZE
     L, theta0 = 1.0, 0.1
     pivot = np.array([0.0, 3.0])
@@ -58,7 +62,7 @@ def test_pendulum_period_and_rod_length(sim, tools, bob):
         2 * math.pi * math.sqrt(L / G) * math.sqrt(1 + inertia / (m * L * L)) * (1 + theta0**2 / 16)
     )
     n = int(10.6 * expected / DT)
-    traj = sim(scene, n)
+    traj = sim(scene, n, config=tools.CONFIGS[solver])
     pos = (traj.circle if bob == "circle" else traj.polygon)(slot)[0]
     d = pos - pivot
     angle = np.arctan2(d[:, 0], -d[:, 1])
@@ -93,7 +97,8 @@ def test_motor_reaches_target_speed_against_static_base(sim, tools, speed, actio
     assert np.abs(pos - pos[0]).max() < 1e-3  # the pin holds against gravity
 
 
-def test_motor_between_free_bodies_conserves_angular_momentum(sim, tools):
+@SOLVERS
+def test_motor_between_free_bodies_conserves_angular_momentum(sim, tools, solver):
     size = tools.SIZE
     scene = jax2d.Scene.empty(size).replace(gravity=ZERO_G)
     scene, a = jax2d.add_circle(scene, (0.0, 0.0), 0.3)
@@ -101,7 +106,7 @@ def test_motor_between_free_bodies_conserves_angular_momentum(sim, tools):
     scene, j = jax2d.add_revolute_joint(scene, int(a), int(b), anchor=(0.0, 0.0), motor_on=True)
     ia = 1.0 / float(scene.circle.inverse_inertia[0])
     ib = 1.0 / float(scene.polygon.inverse_inertia[int(b)])
-    traj = sim(scene, 60, actions=_actions(size, {int(j): 1.0}))
+    traj = sim(scene, 60, actions=_actions(size, {int(j): 1.0}), config=tools.CONFIGS[solver])
     wa = traj.circle(0)[3]
     wb = traj.polygon(int(b))[3]
     np.testing.assert_allclose(wb[-20:] - wa[-20:], 6.0, rtol=0.01)
@@ -126,7 +131,8 @@ def test_motor_off_or_zero_action_does_nothing(sim, tools):
 # Fixed joints
 
 
-def test_fixed_joint_holds_cantilever(sim, tools):
+@SOLVERS
+def test_fixed_joint_holds_cantilever(sim, tools, solver):
     size = tools.SIZE
     scene = jax2d.Scene.empty(size)
     scene, wall = jax2d.add_rectangle(scene, (0.0, 0.0), 0.2, 0.2, static=True)
@@ -134,7 +140,7 @@ def test_fixed_joint_holds_cantilever(sim, tools):
     scene, tip = jax2d.add_circle(scene, (1.1, 0.0), 0.1, density=5.0)
     scene, _ = jax2d.add_fixed_joint(scene, int(wall), int(beam), anchor=(0.1, 0.0))
     scene, _ = jax2d.add_fixed_joint(scene, int(beam), int(tip), anchor=(1.1, 0.0))
-    traj = sim(scene, 120)
+    traj = sim(scene, 120, config=tools.CONFIGS[solver])
     _, _, rot, _ = traj.polygon(int(beam))
     tip_pos = traj.circle(0)[0]
     assert np.abs(rot).max() < 0.02
@@ -146,10 +152,11 @@ def test_fixed_joint_holds_cantilever(sim, tools):
     free, beam = jax2d.add_rectangle(free, (0.6, 0.0), 1.0, 0.1, density=5.0)
     free, _ = jax2d.add_revolute_joint(free, int(wall), int(beam), anchor=(0.1, 0.0))
     assert traj.polygon(int(beam))[2][-1] > -0.02
-    assert sim(free, 30).polygon(int(beam))[2][-1] < -0.3
+    assert sim(free, 30, config=tools.CONFIGS[solver]).polygon(int(beam))[2][-1] < -0.3
 
 
-def test_fixed_joint_keeps_free_bodies_rigid(sim, tools):
+@SOLVERS
+def test_fixed_joint_keeps_free_bodies_rigid(sim, tools, solver):
     size = tools.SIZE
     scene = jax2d.Scene.empty(size).replace(gravity=ZERO_G)
     scene, a = jax2d.add_rectangle(scene, (0.0, 0.0), 0.5, 0.5, angular_velocity=3.0)
@@ -157,7 +164,7 @@ def test_fixed_joint_keeps_free_bodies_rigid(sim, tools):
     scene, _ = jax2d.add_fixed_joint(scene, int(a), int(b), anchor=(0.25, 0.0))
     ma = 1.0 / float(scene.polygon.inverse_mass[0])
     mb = 1.0 / float(scene.polygon.inverse_mass[1])
-    traj = sim(scene, 120)
+    traj = sim(scene, 120, config=tools.CONFIGS[solver])
     pa, va, ra, wa = traj.polygon(0)
     pb, vb, rb, wb = traj.polygon(1)
     rel = rb - ra
@@ -181,8 +188,9 @@ def test_fixed_joint_keeps_free_bodies_rigid(sim, tools):
 # Revolute limits
 
 
+@SOLVERS
 @pytest.mark.parametrize("limited", [True, False])
-def test_revolute_limit_holds_against_gravity(sim, tools, limited):
+def test_revolute_limit_holds_against_gravity(sim, tools, limited, solver):
     size = tools.SIZE
     scene = jax2d.Scene.empty(size)
     scene, base = jax2d.add_rectangle(scene, (0.0, 0.0), 0.1, 0.1, static=True)
@@ -196,7 +204,7 @@ def test_revolute_limit_holds_against_gravity(sim, tools, limited):
         min_angle=-0.3,
         max_angle=0.3,
     )
-    traj = sim(scene, 120)
+    traj = sim(scene, 120, config=tools.CONFIGS[solver])
     rot = traj.polygon(int(bar))[2]
     if limited:
         assert rot.min() > -0.3 - 0.06  # at most a step of overshoot
@@ -210,7 +218,8 @@ def test_revolute_limit_holds_against_gravity(sim, tools, limited):
         assert rot.min() < -1.0
 
 
-def test_motor_stops_at_limit(sim, tools):
+@SOLVERS
+def test_motor_stops_at_limit(sim, tools, solver):
     size = tools.SIZE
     scene = jax2d.Scene.empty(size).replace(gravity=ZERO_G)
     scene, base = jax2d.add_rectangle(scene, (0.0, 0.0), 0.1, 0.1, static=True)
@@ -225,7 +234,7 @@ def test_motor_stops_at_limit(sim, tools):
         min_angle=-0.5,
         max_angle=0.5,
     )
-    traj = sim(scene, 90, actions=_actions(size, {int(j): 1.0}))
+    traj = sim(scene, 90, actions=_actions(size, {int(j): 1.0}), config=tools.CONFIGS[solver])
     rot = traj.polygon(int(bar))[2]
     assert rot.max() < 0.5 + 0.06
     np.testing.assert_allclose(rot[-20:], 0.5, atol=0.06)
@@ -245,9 +254,10 @@ def _overlapping_boxes(size, joined):
     return scene
 
 
+@SOLVERS
 @pytest.mark.parametrize("joined", [True, False])
-def test_jointed_overlapping_boxes_do_not_push_apart(sim, tools, joined):
-    traj = sim(_overlapping_boxes(tools.SIZE, joined), 60)
+def test_jointed_overlapping_boxes_do_not_push_apart(sim, tools, joined, solver):
+    traj = sim(_overlapping_boxes(tools.SIZE, joined), 60, config=tools.CONFIGS[solver])
     pa, pb = traj.polygon(0)[0], traj.polygon(1)[0]
     gap = np.linalg.norm(pb - pa, axis=1)
     assert traj.touching[0, 0]  # they do overlap (pair (0, 1) is pair slot 0)
