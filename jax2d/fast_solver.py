@@ -19,6 +19,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.custom_batching import custom_vmap
 
 __all__ = ["solve_parallel"]
@@ -28,19 +29,35 @@ def _inv(x):
     return jnp.where(x > 0, 1.0 / jnp.where(x > 0, x, 1.0), 0.0)
 
 
+def _sum_axis(x, axis):
+    """Sum over a short axis as a chain of additions in index order.
+
+    Unlike a reduction, the order does not depend on shapes or vector widths, so a scene gives
+    bit-identical results alone, in any batch, and at any capacity.
+    """
+    n = x.shape[axis]
+    if n == 0:
+        return jnp.zeros(x.shape[:axis] + x.shape[axis + 1 :], x.dtype)
+    parts = [jax.lax.index_in_dim(x, i, axis, keepdims=False) for i in range(n)]
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
 def _cross(ax, ay, bx, by):
     return ax * by - ay * bx
 
 
-def _joint_pass(j, s, prm):
+def _joint_pass(j, s, prm, mass_matrix):
     """One Jacobi pass over all joints. ``j``: per-joint constants (J, B); ``s``: solver state."""
     oa, ob = j["one_a"], j["one_b"]  # (J, N, B)
 
     def pick(one, x):
-        return jnp.sum(one * x[None], axis=1)
+        return _sum_axis(one * x[None], 1)
 
     def put(one, d):
-        return jnp.sum(one * d[:, None], axis=0)
+        return _sum_axis(one * d[:, None], 0)
 
     pax, pay = pick(oa, s["px"]), pick(oa, s["py"])
     pbx, pby = pick(ob, s["px"]), pick(ob, s["py"])
@@ -58,13 +75,21 @@ def _joint_pass(j, s, prm):
     rax, ray, rbx, rby = cx - pax, cy - pay, cx - pbx, cy - pby
     ux = (vbx - wb * rby) - (vax - wa * ray)
     uy = (vby + wb * rbx) - (vay + wa * rax)
-    un = jnp.maximum(jnp.sqrt(ux * ux + uy * uy), 1e-9)
-    dx, dy = ux / un, uy / un
-    k = tot + iia * _cross(rax, ray, dx, dy) ** 2 + iib * _cross(rbx, rby, dx, dy) ** 2
     ex, ey = bx - ax, by - ay
-    scale = jnp.where(on, prm["stiffness"] * _inv(k), 0.0)
-    Px = scale * (ux + prm["beta_v"] * ex)
-    Py = scale * (uy + prm["beta_v"] * ey)
+    hx = jnp.where(on, prm["stiffness"], 0.0) * (ux + prm["beta_v"] * ex)
+    hy = jnp.where(on, prm["stiffness"], 0.0) * (uy + prm["beta_v"] * ey)
+    if mass_matrix:  # solve K P = h with the point constraint's 2x2 effective mass
+        k11 = tot + iia * ray * ray + iib * rby * rby
+        k22 = tot + iia * rax * rax + iib * rbx * rbx
+        k12 = -iia * rax * ray - iib * rbx * rby
+        idet = _inv(k11 * k22 - k12 * k12)
+        Px = (k22 * hx - k12 * hy) * idet
+        Py = (k11 * hy - k12 * hx) * idet
+    else:  # Jax2D: scalar effective mass along the relative velocity's direction
+        un = jnp.maximum(jnp.sqrt(ux * ux + uy * uy), 1e-9)
+        dx, dy = ux / un, uy / un
+        k = tot + iia * _cross(rax, ray, dx, dy) ** 2 + iib * _cross(rbx, rby, dx, dy) ** 2
+        Px, Py = hx * _inv(k), hy * _inv(k)
     dwa = iia * _cross(rax, ray, Px, Py)
     dwb = -iib * _cross(rbx, rby, Px, Py)
     oa_w, ob_w = wa + dwa, wb + dwb
@@ -158,7 +183,7 @@ def _contact_pass(c, s, a_idx, b_idx, incidence):
     na, nb = c["na"], c["nb"]
 
     def to_bodies(da, db):
-        return jnp.sum(jnp.concatenate([da / na, db / nb])[incidence], axis=1)
+        return _sum_axis(jnp.concatenate([da / na, db / nb])[incidence], 1)
 
     s = dict(s)
     s["vx"] = s["vx"] + to_bodies(v[0] - vax, v[3] - vbx)
@@ -169,10 +194,11 @@ def _contact_pass(c, s, a_idx, b_idx, incidence):
 
 
 @functools.cache
-def _make_core(num_iterations: int, a_idx: tuple, b_idx: tuple, incidence: tuple, has_j: bool):
-    a_idx = jnp.asarray(a_idx, jnp.int32)
-    b_idx = jnp.asarray(b_idx, jnp.int32)
-    inc = jnp.asarray(incidence, jnp.int32)
+def _make_core(num_iterations, a_idx, b_idx, incidence, incidence_shape, has_j, mass_matrix):
+    # numpy (not jax) constants: this factory is cached across traces.
+    a_idx = np.asarray(a_idx, np.int32)
+    b_idx = np.asarray(b_idx, np.int32)
+    inc = np.frombuffer(incidence, np.int32).reshape(incidence_shape)
     has_k = a_idx.shape[0] > 0
 
     def core(tree):
@@ -180,7 +206,7 @@ def _make_core(num_iterations: int, a_idx: tuple, b_idx: tuple, incidence: tuple
 
         def it(_, s):
             if has_j:
-                s = _joint_pass(j, s, prm)
+                s = _joint_pass(j, s, prm, mass_matrix)
             if has_k:
                 s = _contact_pass(c, s, a_idx, b_idx, inc)
             return s
@@ -210,7 +236,9 @@ def _make_core(num_iterations: int, a_idx: tuple, b_idx: tuple, incidence: tuple
     return wrapped
 
 
-def solve_parallel(tree, *, num_iterations, a_idx, b_idx, incidence, has_joints):
+def solve_parallel(
+    tree, *, num_iterations, a_idx, b_idx, incidence, has_joints, joint_mass_matrix=True
+):
     """Runs the parallel solver's iterations on ``tree`` (leaves with a trailing batch axis).
 
     ``tree`` = {"joints": per-joint constants, "contacts": per-pair constants, "state": solver
@@ -220,7 +248,9 @@ def solve_parallel(tree, *, num_iterations, a_idx, b_idx, incidence, has_joints)
         int(num_iterations),
         tuple(int(i) for i in a_idx),
         tuple(int(i) for i in b_idx),
-        tuple(tuple(int(i) for i in row) for row in incidence),
+        np.asarray(incidence, np.int32).tobytes(),
+        np.asarray(incidence).shape,
         bool(has_joints),
+        bool(joint_mass_matrix),
     )
     return core(tree)

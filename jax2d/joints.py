@@ -152,7 +152,19 @@ def joint_warm_start(joint, frame: JointFrame, position):
     return dv.T, dw
 
 
-def _joint_deltas(x, pa, pb, va, vb, wa, wb, params):
+def _solve_point_mass(tot, iia, iib, ra, rb, rhs):
+    """Solves ``K P = rhs`` with the 2x2 effective-mass matrix K of a point-to-point joint."""
+    k11 = tot + iia * ra[..., 1] ** 2 + iib * rb[..., 1] ** 2
+    k22 = tot + iia * ra[..., 0] ** 2 + iib * rb[..., 0] ** 2
+    k12 = -iia * ra[..., 0] * ra[..., 1] - iib * rb[..., 0] * rb[..., 1]
+    det = k11 * k22 - k12 * k12
+    inv = _safe_inv(det)
+    px = (k22 * rhs[..., 0] - k12 * rhs[..., 1]) * inv
+    py = (k11 * rhs[..., 1] - k12 * rhs[..., 0]) * inv
+    return jnp.stack([px, py], axis=-1)
+
+
+def _joint_deltas(x, pa, pb, va, vb, wa, wb, params, mass_matrix=True):
     """Velocity and position changes of one joint's two bodies (Jax2D's joint model).
 
     ``x`` holds the joint's constants (see :func:`_joint_constants`); returns
@@ -170,10 +182,14 @@ def _joint_deltas(x, pa, pb, va, vb, wa, wb, params):
     u = (vb + cross_sv(wb, rb)) - (va + cross_sv(wa, ra))
     un = jnp.sqrt(u[..., 0] ** 2 + u[..., 1] ** 2)
     d = u / jnp.maximum(un, 1e-9)[..., None]
-    k = tot + iia * cross(ra, d) ** 2 + iib * cross(rb, d) ** 2
     err = anc_b - anc_a
-    P = params.joint_stiffness * (u + params.baumgarte_joint_velocity * err)
-    P = jnp.where(on[..., None], P * _safe_inv(k)[..., None], 0.0)
+    rhs = params.joint_stiffness * (u + params.baumgarte_joint_velocity * err)
+    if mass_matrix:
+        P = _solve_point_mass(tot, iia, iib, ra, rb, rhs)
+    else:  # Jax2D: a scalar effective mass along the relative velocity's direction
+        k = tot + iia * cross(ra, d) ** 2 + iib * cross(rb, d) ** 2
+        P = rhs * _safe_inv(k)[..., None]
+    P = jnp.where(on[..., None], P, 0.0)
     dva, dwa = ima[..., None] * P, iia * cross(ra, P)
     dvb, dwb = -imb[..., None] * P, -iib * cross(rb, P)
     oa, ob = wa + dwa, wb + dwb
@@ -215,7 +231,7 @@ def _joint_constants(joint, frame: JointFrame):
     )
 
 
-def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params):
+def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params, mass_matrix=True):
     """One Gauss-Seidel pass over the joints (one at a time, in slot order).
 
     Returns (position, velocity, angular_velocity, acc_p, acc_l, joint_points (J, 2)).
@@ -225,7 +241,7 @@ def solve_joints(joint, frame: JointFrame, pos, vel, ang, acc_p, acc_l, params):
         pos, vel, ang = carry
         oa, ob, x = xs
         dpa, dpb, dva, dvb, dwa, dwb, P, weld, point = _joint_deltas(
-            x, oa @ pos, ob @ pos, oa @ vel, ob @ vel, oa @ ang, ob @ ang, params
+            x, oa @ pos, ob @ pos, oa @ vel, ob @ vel, oa @ ang, ob @ ang, params, mass_matrix
         )
         pos = pos + oa[:, None] * dpa + ob[:, None] * dpb
         vel = vel + oa[:, None] * dva + ob[:, None] * dvb

@@ -98,6 +98,10 @@ class PhysicsSetting:
             (solid disc 0.5; Jax2D 0.25).
         area_centroid: polygons we build are centred on their area centroid (Jax2D: the
             vertex average).
+        joint_mass_matrix: a joint's point impulse solves the 2x2 effective-mass system of
+            the pin (Box2D's revolute point constraint). Jax2D uses one scalar effective mass
+            evaluated along the relative velocity's direction, which is wrong off that
+            direction and ill-defined (noise-driven) when the bodies are nearly at rest.
     """
 
     name: str = "default"
@@ -106,6 +110,7 @@ class PhysicsSetting:
     restitution_threshold: bool = True
     disc_inertia_factor: float = 0.5
     area_centroid: bool = True
+    joint_mass_matrix: bool = True
 
 
 PHYSICS_SETTINGS: dict[str, PhysicsSetting] = {
@@ -117,6 +122,7 @@ PHYSICS_SETTINGS: dict[str, PhysicsSetting] = {
         restitution_threshold=False,
         disc_inertia_factor=0.25,
         area_centroid=False,
+        joint_mass_matrix=False,
     ),
 }
 

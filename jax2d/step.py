@@ -286,7 +286,7 @@ def step(
             pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
             if J:
                 pos, vel, ang, acc_p, acc_l, jp = solve_joints(
-                    joint, frame, pos, vel, ang, acc_p, acc_l, params
+                    joint, frame, pos, vel, ang, acc_p, acc_l, params, setting.joint_mass_matrix
                 )
             if K:
                 vel, ang, acc_n_r, acc_t_r = contact_pass(vel, ang, acc_n_r, acc_t_r)
@@ -424,6 +424,7 @@ def _parallel_iterations(
         b_idx=table.b,
         incidence=table.incidence,
         has_joints=J > 0,
+        joint_mass_matrix=config.setting.joint_mass_matrix,
     )
     o = jax.tree_util.tree_map(lambda x: x[..., 0], out)
     pos = jnp.stack([o["px"], o["py"]], -1).astype(f32)
