@@ -48,18 +48,9 @@ def _stack(scenes):
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *scenes)
 
 
-# Known engine defect (reported): jointed motion amplifies float rounding by 10^3 - 10^4 (the
-# joint's effective mass is taken along the direction of the residual relative velocity, which
-# is rounding noise once the joint has converged), and a one-scene program does not round
-# exactly like a batched or larger-capacity one. So scenes with a joint differ at the mm level.
-JOINT_ROUNDING = pytest.mark.xfail(
-    strict=True,
-    reason="engine: jointed motion amplifies rounding differences between program layouts "
-    "(see test_pendulum_is_not_sensitive_to_rounding)",
-)
-WITH_JOINT = pytest.mark.parametrize(
-    "joint", [False, pytest.param(True, marks=JOINT_ROUNDING)], ids=["contacts", "with_joint"]
-)
+# With and without a joint: jointed motion is the most sensitive to rounding (Jax2D's joint
+# model amplified it a thousandfold; see test_physics_settings.py), so it gets its own case.
+WITH_JOINT = pytest.mark.parametrize("joint", [False, True], ids=["contacts", "with_joint"])
 
 
 def _without_pendulum(scene):
@@ -243,33 +234,6 @@ def test_deterministic(sim, tools):
     for x, y in zip(_leaves(a.states), _leaves(b.states)):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(a.touching, b.touching)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine (inherited from Jax2D's joint model): with joint_stiffness 0.6 and the "
-    "velocity bias on a joint error that the position projection has already reduced to "
-    "rounding noise, a 1-ulp change grows to ~1e-4 m in 10 steps (none with "
-    "baumgarte_joint_velocity=0 or joint_stiffness=1)",
-)
-def test_pendulum_is_not_sensitive_to_rounding(sim, tools):
-    # A pendulum is not chaotic: moving the bob by one float32 ulp (2.4e-7 m) must keep the
-    # two motions within a few ulps (we allow 1e-5 m) for a second.
-    size = tools.SIZE
-    y0 = np.float32(3.0)
-
-    def pendulum(y):
-        scene = jax2d.Scene.empty(size)
-        scene, post = jax2d.add_rectangle(scene, (3.5, 3.0), 0.1, 0.1, static=True)
-        scene, bob = jax2d.add_circle(scene, (4.0, float(y)), 0.15)
-        scene, _ = jax2d.add_revolute_joint(
-            scene, int(post), int(bob), a_anchor=(0.0, 0.0), b_anchor=(-0.5, 0.0)
-        )
-        return scene
-
-    a = sim(pendulum(y0), 60).circle(0)[0]
-    b = sim(pendulum(np.nextafter(y0, np.float32(4.0))), 60).circle(0)[0]
-    assert np.abs(a - b).max() < 1e-5
 
 
 @pytest.mark.slow
