@@ -292,14 +292,17 @@ def step(
         episode_return=episode_return,
     )
     if config.auto_reset:
-        fresh = EnvState(
-            scene=level.scene,
+
+        def pick(fresh, current):
+            return jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, current)
+
+        stepped = EnvState(
+            scene=pick(level.scene, scene),
             level=level,
-            timestep=jnp.int32(0),
-            last_distance=jnp.float32(-1.0),
-            episode_return=jnp.float32(0.0),
+            timestep=jnp.where(done, 0, timestep).astype(jnp.int32),
+            last_distance=stepped.last_distance,  # already -1 when done
+            episode_return=jnp.where(done, 0.0, episode_return).astype(jnp.float32),
         )
-        stepped = jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, stepped)
     obs = observe(stepped.scene, level, config.obs_type)
     return obs, stepped, reward, done, info
 

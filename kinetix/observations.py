@@ -41,6 +41,7 @@ gravity_y / 10.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -128,10 +129,44 @@ def kinetix_vertex_order(vertices: jax.Array, n_vertices: jax.Array) -> jax.Arra
     return jnp.take_along_axis(vertices, src[..., None], axis=-2)
 
 
-def _clean(tree):
-    return jax.tree.map(
-        lambda x: jnp.nan_to_num(x) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
+_FMAX = float(np.finfo(np.float32).max)
+
+
+def _finite(x):
+    """``jnp.nan_to_num`` for float32 (NaN -> 0, +-inf -> +-max), cheaper to compile."""
+    return jnp.where(jnp.isnan(x), 0.0, jnp.clip(x, -_FMAX, _FMAX)).astype(x.dtype)
+
+
+_BODY_FIELDS = (
+    "position", "rotation", "velocity", "angular_velocity", "inverse_mass", "inverse_inertia",
+    "friction", "restitution", "vertices", "radius",
+)  # fmt: skip
+_JOINT_FIELDS = (
+    "a_anchor", "b_anchor", "reference_angle", "motor_speed", "motor_power", "min_angle",
+    "max_angle",
+)  # fmt: skip
+_THRUSTER_FIELDS = ("relative_position", "rotation", "power")
+
+
+def _clean(scene: Scene, level: Level):
+    """NaN -> 0 (inf -> largest float) in every field the features read, as Kinetix does
+    (it cleans the whole state before featurising; other fields do not matter)."""
+
+    def fix(obj, fields):
+        return obj.replace(**{f: _finite(getattr(obj, f)) for f in fields})
+
+    scene = scene.replace(
+        polygon=fix(scene.polygon, _BODY_FIELDS),
+        circle=fix(scene.circle, _BODY_FIELDS),
+        joint=fix(scene.joint, _JOINT_FIELDS),
+        thruster=fix(scene.thruster, _THRUSTER_FIELDS),
+        gravity=_finite(scene.gravity),
     )
+    level = level.replace(
+        polygon_densities=_finite(level.polygon_densities),
+        circle_densities=_finite(level.circle_densities),
+    )
+    return scene, level
 
 
 def _base_features(bodies, roles, density):
@@ -245,6 +280,12 @@ def _thruster_features(scene: Scene, level: Level):
     return feats, t.shape_index.astype(jnp.int32), t.active.astype(bool)
 
 
+def _one_hot_rows(idx, n: int, valid) -> jax.Array:
+    """(R, n) float32 one-hot rows of ``idx``; rows where ``valid`` is False are zero."""
+    oh = jax.nn.one_hot(idx, n, dtype=jnp.float32)
+    return jnp.where(jnp.asarray(valid)[:, None], oh, 0.0)
+
+
 def jointed_matrix(scene: Scene) -> jax.Array:
     """(N, N) bool: shapes connected through a chain of active joints, or equal.
 
@@ -258,32 +299,41 @@ def jointed_matrix(scene: Scene) -> jax.Array:
     if j.active.shape[0] == 0 or N == 0:
         return eye
     act = j.active.astype(bool)
-    a = jnp.where(act, j.a_index, N)  # out of range -> dropped
-    b = jnp.where(act, j.b_index, N)
-    adj = jnp.zeros((N, N), bool).at[a, b].set(True, mode="drop").at[b, a].set(True, mode="drop")
-    reach = (adj | eye).astype(jnp.float32)
+    oa = _one_hot_rows(j.a_index, N, act)
+    ob = _one_hot_rows(j.b_index, N, act)
+    adj = oa.T @ ob + ob.T @ oa
+    reach = jnp.where(eye, 1.0, adj)
     for _ in range(max(1, int(np.ceil(np.log2(max(N, 2)))))):
         reach = (reach @ reach > 0).astype(jnp.float32)
     return reach > 0
+
+
+@functools.cache
+def _touching_cells(P: int, C: int) -> np.ndarray:
+    """(N*N,) index into ``[touching..., False]``: the pair listed at each (row a, column b)
+    cell, or K (always False) for cells with no pair or an arena-arena pair."""
+    pt = pair_table(P, C)
+    N, K = P + C, pt.num_pairs
+    cells = np.full(N * N, K, np.int32)
+    keep = ~((pt.a < P) & (pt.b < P) & (pt.a < NUM_STATIC_POLYGONS) & (pt.b < NUM_STATIC_POLYGONS))
+    for k in np.flatnonzero(keep):
+        cells[pt.a[k] * N + pt.b[k]] = k
+    return cells
 
 
 def _touching_matrix(scene: Scene) -> jax.Array:
     """(N, N) bool: pair (a, b) touched at the start of the last step (one direction), with
     the arena-arena pairs that Kinetix never lists left out."""
     P = scene.polygon.active.shape[0]
-    N = P + scene.circle.active.shape[0]
-    pt = pair_table(P, scene.circle.active.shape[0])
-    keep = ~((pt.a < P) & (pt.b < P) & (pt.a < NUM_STATIC_POLYGONS) & (pt.b < NUM_STATIC_POLYGONS))
-    out = jnp.zeros((N, N), bool)
-    if pt.num_pairs == 0:
-        return out
-    touching = scene.contacts.touching & jnp.asarray(keep)
-    return out.at[pt.a, pt.b].set(touching)
+    C = scene.circle.active.shape[0]
+    N = P + C
+    padded = jnp.concatenate([scene.contacts.touching.astype(bool), jnp.zeros((1,), bool)])
+    return padded[_touching_cells(P, C)].reshape(N, N)
 
 
 def entity_observation(scene: Scene, level: Level) -> EntityObservation:
     """Kinetix's entity observation of ``scene`` (one level; vmap for batches)."""
-    scene, level = _clean(scene), _clean(level)
+    scene, level = _clean(scene, level)
     polys = _polygon_features(scene, level)
     circles = _circle_features(scene, level)
     g = scene.gravity[1] / 10
@@ -300,7 +350,9 @@ def entity_observation(scene: Scene, level: Level) -> EntityObservation:
     assembly = jointed_matrix(scene)
     one_hop = jnp.zeros((N, N), bool)
     if joint_idx.shape[0] > 0 and N > 0:
-        one_hop = one_hop.at[joint_idx[:, 0], joint_idx[:, 1]].set(True).at[0, 0].set(False)
+        rows = jnp.ones(joint_idx.shape[0], bool)
+        hits = _one_hot_rows(joint_idx[:, 0], N, rows).T @ _one_hot_rows(joint_idx[:, 1], N, rows)
+        one_hop = (hits > 0).at[0, 0].set(False)  # inactive joints sit at (0, 0)
     touching = _touching_matrix(scene)
     attention = jnp.stack([full, assembly, one_hop, touching]) & vv[None]
     return EntityObservation(
@@ -332,7 +384,7 @@ def _kept_polygon_slots(P: int) -> np.ndarray:
 
 def flat_observation(scene: Scene, level: Level) -> jax.Array:
     """Kinetix's flat (symbolic) observation, float32 (:func:`flat_size`,)."""
-    scene, level = _clean(scene), _clean(level)
+    scene, level = _clean(scene, level)
     P = scene.polygon.active.shape[0]
     N = P + scene.circle.active.shape[0]
     keep = _kept_polygon_slots(P)

@@ -162,6 +162,16 @@ def _timed_reps(fn, args, min_reps: int, min_seconds: float, max_reps: int):
             return walls
 
 
+def _warm_up_compiler() -> None:
+    """Compiles a tiny scan first, so one-time start-up costs of tracing and XLA (which the
+    reference's earlier reset compile absorbs) do not count as the rollout's compile time."""
+    import jax
+    import jax.numpy as jnp
+
+    f = jax.jit(lambda x: jax.lax.scan(lambda c, _: (jax.vmap(jnp.sin)(c), None), x, None, 2)[0])
+    jax.block_until_ready(f(jnp.ones((2, 2), jnp.float32)))
+
+
 def time_env(
     size: str,
     batch: int,
@@ -204,6 +214,7 @@ def time_env(
 
     args = (jax.random.PRNGKey(1), states)
     jax.block_until_ready(args)
+    _warm_up_compiler()
     fn = jax.jit(rollout)
     t0 = time.perf_counter()
     lowered = fn.lower(*args)
