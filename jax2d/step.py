@@ -18,10 +18,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jax2d.collision import circle_circle, circle_polygon, polygon_polygon
-from jax2d.contact import prepare_contacts, solve_round, warm_start_impulses
+from jax2d.contact import prepare_contacts, warm_start_impulses
 from jax2d.fast_solver import solve_parallel
 from jax2d.joints import (
     Bodies1,
@@ -30,12 +29,12 @@ from jax2d.joints import (
     joint_frame,
     joint_warm_start,
     motor_impulses,
-    solve_joints,
 )
 from jax2d.math2d import cross, rotate
-from jax2d.pairs import pair_table, rotate_players
+from jax2d.pairs import pair_table
 from jax2d.params import PhysicsConfig, SimParams
 from jax2d.scene import Scene
+from jax2d.sequential import sequential_iterations
 
 __all__ = ["StepInfo", "step", "make_step", "mode_compatible"]
 
@@ -108,13 +107,6 @@ def _narrow_phase(scene: Scene, table, setting):
 
 def _cat(scene: Scene, field):
     return jnp.concatenate([getattr(scene.polygon, field), getattr(scene.circle, field)], axis=0)
-
-
-def _pad_rows(x, n):
-    """Appends ``n`` zero rows along axis 0."""
-    if n == 0:
-        return x
-    return jnp.concatenate([x, jnp.zeros((n, *x.shape[1:]), x.dtype)], axis=0)
 
 
 def step(
@@ -237,74 +229,26 @@ def step(
         acc_l = jnp.zeros_like(acc_l)
 
     # 5. Solver iterations: joints, then contacts.
-    if K and parallel:
-        acc_n_r, acc_t_r = acc_n, acc_t
-    elif K:
-        R, H = table.rounds.shape
-        M = 2 * H
-        flat = table.rounds.reshape(-1)
-        round_rows = jax.tree_util.tree_map(
-            lambda x: _pad_rows(x, 1)[flat].reshape(R, H, *x.shape[1:]), rows
-        )
-        acc_n_r = _pad_rows(acc_n, 1)[flat].reshape(R, H, 2)
-        acc_t_r = _pad_rows(acc_t, 1)[flat].reshape(R, H, 2)
-        swapped = jnp.asarray(table.swapped)
-
-        def one_round(carry, xs):
-            v, w = carry  # bodies in this round's player order (M rows)
-            rr, an, at, sw = xs
-            v1, w1 = v[:H], w[:H]
-            v2, w2 = jnp.flip(v[H:], 0), jnp.flip(w[H:], 0)
-            s2 = sw[:, None]
-            va, vb = jnp.where(s2, v2, v1), jnp.where(s2, v1, v2)
-            wa, wb = jnp.where(sw, w2, w1), jnp.where(sw, w1, w2)
-            an, at, va, wa, vb, wb = solve_round(rr, an, at, va, wa, vb, wb)
-            v1, v2 = jnp.where(s2, vb, va), jnp.where(s2, va, vb)
-            w1, w2 = jnp.where(sw, wb, wa), jnp.where(sw, wa, wb)
-            v = rotate_players(jnp.concatenate([v1, jnp.flip(v2, 0)]))
-            w = rotate_players(jnp.concatenate([w1, jnp.flip(w2, 0)]))
-            return (v, w), (an, at)
-
-        def contact_pass(vel, ang, acc_n_r, acc_t_r):
-            carry = (_pad_rows(vel, M - N), _pad_rows(ang, M - N))
-            (v, w), (acc_n_r, acc_t_r) = jax.lax.scan(
-                one_round, carry, (round_rows, acc_n_r, acc_t_r, swapped)
-            )
-            return v[:N], w[:N], acc_n_r, acc_t_r
-    else:
-        acc_n_r = acc_t_r = jnp.zeros((0,), jnp.float32)
-
+    acc_n = acc_n if K else jnp.zeros((0, 2), jnp.float32)
+    acc_t = acc_t if K else jnp.zeros((0, 2), jnp.float32)
     if parallel:
-        pos, vel, ang, acc_n_r, acc_t_r, acc_p, acc_l, joint_points = _parallel_iterations(
+        pos, vel, ang, acc_n, acc_t, acc_p, acc_l, joint_points = _parallel_iterations(
             table, config, params, joint, frame, pos, vel, ang,
             split_rows if K else None, na if K else None, nb if K else None,
-            acc_n_r, acc_t_r, acc_p, acc_l,
+            acc_n, acc_t, acc_p, acc_l,
         )  # fmt: skip
     else:
-
-        def iteration(_, carry):
-            pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r = carry
-            if J:
-                pos, vel, ang, acc_p, acc_l, jp = solve_joints(
-                    joint, frame, pos, vel, ang, acc_p, acc_l, params, setting.joint_mass_matrix
-                )
-            if K:
-                vel, ang, acc_n_r, acc_t_r = contact_pass(vel, ang, acc_n_r, acc_t_r)
-            return pos, vel, ang, acc_p, acc_l, jp, acc_n_r, acc_t_r
-
-        carry = (pos, vel, ang, acc_p, acc_l, joint.position, acc_n_r, acc_t_r)
-        carry = jax.lax.fori_loop(0, config.num_solver_iterations, iteration, carry)
-        pos, vel, ang, acc_p, acc_l, joint_points, acc_n_r, acc_t_r = carry
+        pos, vel, ang, acc_n, acc_t, acc_p, acc_l, joint_points = sequential_iterations(
+            table, config, params, joint, frame, pos, vel, ang,
+            rows if K else None, acc_n, acc_t, acc_p, acc_l,
+        )  # fmt: skip
 
     # 6. Store impulses (back in pair order).
     if K:
-        if not parallel:
-            where = _pair_positions(P, C)
-            acc_n_r, acc_t_r = acc_n_r.reshape(-1, 2)[where], acc_t_r.reshape(-1, 2)[where]
         keep = point_on & config.warm_starting
         contacts = scene.contacts.replace(
-            normal_impulse=jnp.where(keep, acc_n_r, 0.0),
-            tangent_impulse=jnp.where(keep, acc_t_r, 0.0),
+            normal_impulse=jnp.where(keep, acc_n, 0.0),
+            tangent_impulse=jnp.where(keep, acc_t, 0.0),
             touching=touching,
         )
     else:
@@ -436,21 +380,6 @@ def _parallel_iterations(
         acc_t = jnp.stack([o["at0"], o["at1"]], -1)
 
     return pos, vel, o["w"], acc_n, acc_t, acc_p, o["jl"], points
-
-
-@functools.cache
-def _pair_positions(P: int, C: int):
-    """Flat round-major position of each pair slot (for reading results back in pair order)."""
-    table = pair_table(P, C)
-
-    where = np.zeros(table.num_pairs, np.int32)
-    R, H = table.rounds.shape
-    for r in range(R):
-        for s in range(H):
-            k = table.rounds[r, s]
-            if k < table.num_pairs:
-                where[k] = r * H + s
-    return where
 
 
 def make_step(config: PhysicsConfig = PhysicsConfig()):
