@@ -38,6 +38,7 @@ __all__ = [
     "set_density",
     "set_motor_binding",
     "set_thruster_binding",
+    "to_numpy",
 ]
 
 ROLE_NEUTRAL, ROLE_GREEN, ROLE_BLUE, ROLE_RED = 0, 1, 2, 3
