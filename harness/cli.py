@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.env",
     "harness.commands.bench_env",
     "harness.commands.render",
+    "harness.commands.levels",
 )
 
 #: Top-level packages whose ValueError subclasses are user errors (printed without traceback).

@@ -138,6 +138,10 @@ class LevelBuilder:
         self._joints: list[dict] = []
         self._thrusters: list[dict] = []
 
+    def floor(self, role) -> None:
+        """Sets the floor's role (e.g. ``"red"``: touching the floor ends the episode)."""
+        self.floor_role = parse_role(role, "floor")
+
     # ------------------------------------------------------------------ capacities
     @property
     def max_polygons(self) -> int:

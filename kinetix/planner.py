@@ -42,6 +42,7 @@ __all__ = [
     "rollout_outcome",
     "replay_outcomes",
     "cem_search",
+    "witness_scenes",
 ]
 
 MAX_STEPS = 256
@@ -92,7 +93,9 @@ def used_subactions(level: Level) -> np.ndarray:
     """bool (6,): which sub-actions drive something (an active motor joint or thruster)."""
     sc = level.scene
     used = np.zeros(NUM_SUBACTIONS, bool)
-    j_on = np.asarray(sc.joint.active) & np.asarray(sc.joint.motor_on) & ~np.asarray(sc.joint.is_fixed)
+    j_on = (
+        np.asarray(sc.joint.active) & np.asarray(sc.joint.motor_on) & ~np.asarray(sc.joint.is_fixed)
+    )
     for b in np.asarray(level.motor_bindings)[j_on]:
         used[int(b)] = True
     for b in np.asarray(level.thruster_bindings)[np.asarray(sc.thruster.active)]:
@@ -277,3 +280,41 @@ def cem_search(level: Level, config: CEMConfig = CEMConfig(), *, log=None) -> di
         "best_score": best["score"],
         "length": best.get("length"),
     }
+
+
+def witness_scenes(level: Level, actions):
+    """Scenes of a witness replay until its first episode ends (for GIFs): a stacked scene
+    pytree (start + one per step) and a summary dict (``steps``, ``solved``, ``died``).
+    Runs the same vmapped step as :func:`replay_outcomes` (a batch of one)."""
+    import dataclasses as dc
+
+    acts = jnp.asarray(pad_witness(actions), jnp.int32)
+    env = KinetixEnv(dc.replace(EnvConfig(size=level.size), auto_reset=False))
+
+    def run(lv, a):
+        _, state = env.reset(jax.random.PRNGKey(0), lv)
+
+        def body(state, action):
+            _, s2, _, done, info = env.step(jax.random.PRNGKey(0), state, action)
+            return s2, (s2.scene, done, info["solved"], info["died"])
+
+        _, out = jax.lax.scan(body, state, a)
+        return out
+
+    from kinetix.level import stack_levels
+
+    scenes, done, solved, died = jax.device_get(
+        jax.jit(jax.vmap(run))(stack_levels([level]), acts[None])
+    )
+    done = np.asarray(done[0])
+    steps = int(np.argmax(done)) + 1 if done.any() else MAX_STEPS
+    first = jax.tree.map(lambda x: np.asarray(x)[None], level.scene)
+    scenes = jax.tree.map(
+        lambda s0, s: np.concatenate([s0, np.asarray(s)[0, :steps]]), first, scenes
+    )
+    summary = {
+        "steps": steps,
+        "solved": bool(done.any() and solved[0][steps - 1]),
+        "died": bool(done.any() and died[0][steps - 1]),
+    }
+    return scenes, summary

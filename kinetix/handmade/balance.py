@@ -1,0 +1,131 @@
+"""Balance levels: cart-poles, beams and seesaws."""
+
+from __future__ import annotations
+
+from kinetix.handmade.registry import level
+
+F = "balance"
+
+
+@level(
+    "s",
+    "tilt_plate",
+    family=F,
+    difficulty="easy",
+    description="Tilt a motorised plate so the green ball rolls off it onto the blue floor.",
+)
+def _(b):
+    b.floor("blue")
+    pivot = b.circle((2.5, 1.5), 0.08, static=True)
+    plate = b.rect((2.5, 1.62), 2.4, 0.1)
+    b.hinge(pivot, plate, (2.5, 1.5), binding=0, speed=0.5, limits=(-30, 30))
+    del pivot
+    b.circle((2.5, 1.9), 0.2, role="green")
+
+
+@level(
+    "m",
+    "beam_roll_right",
+    family=F,
+    difficulty="medium",
+    description="Tip a motorised beam to roll the green ball right and drop it onto the blue block.",  # noqa: E501
+)
+def _(b):
+    pivot = b.circle((2.2, 1.6), 0.08, static=True)
+    beam = b.rect((2.2, 1.73), 2.6, 0.1)
+    b.hinge(pivot, beam, (2.2, 1.6), binding=1, speed=0.4, limits=(-25, 25))
+    b.circle((1.6, 2.0), 0.18, role="green")
+    b.rect((4.5, 0.7), 0.6, 0.6, role="blue", static=True)
+
+
+@level(
+    "m",
+    "beam_roll_left_red",
+    family=F,
+    difficulty="medium",
+    description="Roll the ball left along a motorised beam to the blue cup; the right side is red.",
+)
+def _(b):
+    b.floor("red")
+    pivot = b.circle((2.5, 1.6), 0.08, static=True)
+    beam = b.rect((2.5, 1.73), 3.0, 0.1)
+    b.hinge(pivot, beam, (2.5, 1.6), binding=0, speed=0.4, limits=(-20, 20))
+    b.circle((2.9, 2.0), 0.18, role="green")
+    b.rect((0.4, 1.3), 0.6, 0.3, role="blue", static=True)
+
+
+@level(
+    "l",
+    "thrust_cartpole",
+    family=F,
+    difficulty="hard",
+    description="Push a thruster cart right without letting its green-tipped pole hit the red floor.",  # noqa: E501
+)
+def _(b):
+    b.floor("red")
+    b.rect((2.5, 0.5), 4.6, 0.2, static=True)
+    cart = b.rect((1.0, 0.75), 0.6, 0.3, density=2.0, friction=0.2)
+    pole = b.rect((1.0, 1.4), 0.08, 1.0, density=0.5)
+    b.hinge(cart, pole, (1.0, 0.9), motor=False)
+    tip = b.circle((1.0, 1.9), 0.1, role="green", density=0.5)
+    b.weld(pole, tip)
+    b.thruster(cart, angle=0, power=0.8, binding=0)
+    b.thruster(cart, angle=180, power=0.8, binding=1)
+    b.circle((4.3, 1.9), 0.25, role="blue", static=True)
+
+
+@level(
+    "l",
+    "cartpole_wheels",
+    family=F,
+    difficulty="hard",
+    description="Drive a wheeled cart right carrying an upright pole; its green tip must reach blue, the floor is red.",  # noqa: E501
+)
+def _(b):
+    b.floor("red")
+    b.rect((2.5, 0.5), 4.8, 0.2, static=True)
+    cart = b.rect((1.0, 0.95), 0.8, 0.16, density=2.0)
+    for dx in (-0.28, 0.28):
+        w = b.circle((1.0 + dx, 0.77), 0.17)
+        b.hinge(cart, w, (1.0 + dx, 0.77), binding=0, speed=0.8)
+    pole = b.rect((1.0, 1.6), 0.08, 1.1, density=0.5)
+    b.hinge(cart, pole, (1.0, 1.03), motor=False)
+    tip = b.circle((1.0, 2.15), 0.1, role="green", density=0.5)
+    b.weld(pole, tip)
+    b.rect((4.4, 2.2), 0.4, 0.4, role="blue", static=True)
+
+
+@level(
+    "l",
+    "seesaw_counterweight",
+    family=F,
+    difficulty="medium",
+    description="Drop a thruster crate on one end of a seesaw to lift the green ball into the blue ring.",  # noqa: E501
+)
+def _(b):
+    b.polygon((2.5, 0.4), [(-0.25, 0.0), (0.25, 0.0), (0.0, 0.45)], static=True)
+    board = b.rect((2.5, 0.9), 3.4, 0.1)
+    tri = b.circle((2.5, 0.85), 0.05, static=True)
+    b.hinge(tri, board, (2.5, 0.85), motor=False)
+    b.circle((1.0, 1.15), 0.18, role="green", density=0.5)
+    crate = b.rect((4.1, 3.6), 0.4, 0.4, density=4.0)
+    b.thruster(crate, angle=-90, power=1.0, binding=0)
+    b.thruster(crate, angle=180, power=0.3, binding=1)
+    b.rect((1.0, 3.4), 0.6, 0.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "balance_beam_walk",
+    family=F,
+    difficulty="hard",
+    description="Keep a beam level with its motor while a thruster ball crosses it to the blue post over a red floor.",  # noqa: E501
+)
+def _(b):
+    b.floor("red")
+    post = b.rect((2.5, 1.0), 0.15, 1.2, static=True)
+    beam = b.rect((2.5, 1.67), 4.0, 0.1)
+    b.hinge(post, beam, (2.5, 1.62), binding=0, speed=0.3, limits=(-15, 15))
+    ball = b.circle((0.8, 1.92), 0.2, role="green")
+    b.thruster(ball, angle=0, power=0.1, binding=0)
+    b.rect((4.75, 2.3), 0.3, 0.3, role="blue", static=True)

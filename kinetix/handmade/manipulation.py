@@ -1,0 +1,126 @@
+"""Manipulation levels: arms that reach, sweep, push and carry."""
+
+from __future__ import annotations
+
+from kinetix.handmade.registry import level
+
+F = "manipulation"
+
+
+def _arm2(b, base_xy, l1, l2, *, tip_role="green", up=True, speed=0.5):
+    """A two-link arm on a static round base: link 1 on motor 0, link 2 on motor 1."""
+    x, y = base_xy
+    base = b.circle((x, y), 0.12, static=True)
+    sgn = 1 if up else -1
+    link1 = b.rect((x, y + sgn * l1 / 2), 0.1, l1)
+    b.hinge(base, link1, (x, y), binding=0, speed=speed, limits=(-150, 150))
+    link2 = b.rect((x, y + sgn * (l1 + l2 / 2)), 0.08, l2, role=tip_role)
+    b.hinge(link1, link2, (x, y + sgn * l1), binding=1, speed=speed, limits=(-150, 150))
+    return base, link1, link2
+
+
+@level(
+    "s",
+    "arm_swing_right",
+    family=F,
+    difficulty="easy",
+    description="Swing a motorised arm down to the right until it touches the blue ball.",
+)
+def _(b):
+    base = b.circle((1.5, 2.5), 0.1, static=True)
+    arm = b.rect((1.5, 3.2), 0.1, 1.4, role="green")
+    b.hinge(base, arm, (1.5, 2.5), binding=3, speed=0.5, limits=(-170, 170))
+    del base
+    b.circle((2.7, 1.9), 0.2, role="blue", static=True)
+
+
+@level(
+    "s",
+    "arm_reach_behind",
+    family=F,
+    difficulty="medium",
+    description="Rotate a motorised arm the long way round (limits block the short way) to the blue ball.",  # noqa: E501
+)
+def _(b):
+    base = b.circle((2.5, 2.5), 0.1, static=True)
+    arm = b.rect((3.1, 2.5), 1.2, 0.1, role="green")
+    b.hinge(base, arm, (2.5, 2.5), binding=0, speed=0.6, limits=(-200, 10))
+    del base
+    b.circle((3.0, 3.2), 0.18, role="blue", static=True)
+
+
+@level(
+    "m",
+    "arm_reach_up",
+    family=F,
+    difficulty="easy",
+    description="A two-link arm hanging from its base reaches up to a blue ball.",
+)
+def _(b):
+    _arm2(b, (2.5, 2.6), 0.9, 0.8, up=False)
+    b.circle((3.3, 3.8), 0.2, role="blue", static=True)
+
+
+@level(
+    "m",
+    "arm_reach_floor_left",
+    family=F,
+    difficulty="medium",
+    description="A two-link arm standing on a pedestal bends down to touch a blue ball on the floor.",  # noqa: E501
+)
+def _(b):
+    _arm2(b, (3.2, 1.0), 0.9, 0.8)
+    b.circle((1.5, 0.6), 0.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "arm_sweep_ball",
+    family=F,
+    difficulty="medium",
+    description="Use a two-link grey arm to sweep the green ball off its shelf into the blue bin.",
+)
+def _(b):
+    _arm2(b, (1.2, 2.0), 0.8, 0.7, tip_role="grey")
+    b.rect((2.4, 2.2), 1.0, 0.1, static=True)
+    b.circle((2.3, 2.43), 0.18, role="green")
+    b.rect((4.2, 0.6), 1.0, 0.4, role="blue", static=True)
+    b.rect((3.65, 1.0), 0.1, 1.0, static=True)
+
+
+@level(
+    "l",
+    "claw_lift",
+    family=F,
+    difficulty="hard",
+    description="Scoop the green ball with a motorised cup on an arm and lift it up to the blue shelf.",  # noqa: E501
+)
+def _(b):
+    base = b.circle((1.6, 2.4), 0.12, static=True)
+    arm = b.rect((1.6, 1.65), 0.1, 1.5)
+    b.hinge(base, arm, (1.6, 2.4), binding=0, speed=0.4, limits=(-120, 120))
+    cup = b.polygon((1.6, 0.75), [(-0.3, 0.1), (-0.2, -0.1), (0.2, -0.1), (0.3, 0.1)])
+    b.hinge(arm, cup, (1.6, 0.9), binding=1, speed=0.5, limits=(-60, 60))
+    b.circle((2.3, 0.6), 0.18, role="green")
+    b.rect((3.6, 3.0), 1.2, 0.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "gripper_push",
+    family=F,
+    difficulty="medium",
+    description="Drive a wheeled base carrying a motor arm; push the green block off the table onto the blue floor.",  # noqa: E501
+)
+def _(b):
+    b.floor("blue")
+    b.rect((2.5, 1.0), 3.4, 0.2, static=True)
+    b.rect((1.0, 0.7), 0.2, 0.4, static=True)
+    b.rect((4.0, 0.7), 0.2, 0.4, static=True)
+    block = b.rect((3.3, 1.25), 0.3, 0.3, role="green")
+    del block
+    base = b.circle((1.3, 1.25), 0.15, static=True)
+    arm = b.rect((1.3, 1.9), 0.1, 1.3)
+    b.hinge(base, arm, (1.3, 1.25), binding=0, speed=0.5, limits=(-110, 10))
+    fore = b.rect((1.8, 2.5), 1.0, 0.08)
+    b.hinge(arm, fore, (1.3, 2.5), binding=1, speed=0.5, limits=(-120, 60))

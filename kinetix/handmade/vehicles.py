@@ -1,0 +1,163 @@
+"""Vehicle levels: cars, unicycles and ramps."""
+
+from __future__ import annotations
+
+from kinetix.handmade.registry import level
+
+F = "vehicles"
+
+
+def _car(
+    b,
+    x,
+    *,
+    body_role="green",
+    wheel_role="grey",
+    wheel_r=0.18,
+    width=1.0,
+    speed=1.0,
+    power=1.0,
+    y=None,
+):
+    """A car: a body on two motor wheels driven by motor binding 0. Returns (body, wheels)."""
+    y = 0.4 + wheel_r if y is None else y
+    body = b.rect((x, y + 0.15), width, 0.18, role=body_role)
+    wheels = []
+    for dx in (-0.35 * width, 0.35 * width):
+        w = b.circle((x + dx, y), wheel_r, friction=1.0, role=wheel_role if dx > 0 else "grey")
+        b.hinge(body, w, (x + dx, y), binding=0, speed=speed, power=power)
+        wheels.append(w)
+    return body, wheels
+
+
+@level(
+    "s",
+    "unicycle_right",
+    family=F,
+    difficulty="easy",
+    description="Roll a motor wheel with its seat to the blue ball on the right.",
+)
+def _(b):
+    wheel = b.circle((1.0, 0.65), 0.25, role="green")
+    seat = b.rect((1.0, 1.0), 0.4, 0.1)
+    b.hinge(seat, wheel, (1.0, 0.65), binding=0, speed=1.0)
+    b.circle((4.3, 0.7), 0.3, role="blue", static=True)
+
+
+@level(
+    "s",
+    "unicycle_left",
+    family=F,
+    difficulty="easy",
+    description="Roll a motor wheel with a heavy seat to the blue ball on the left.",
+)
+def _(b):
+    wheel = b.circle((3.6, 0.6), 0.2, role="green")
+    seat = b.rect((3.6, 0.9), 0.6, 0.12, density=3.0)
+    b.hinge(seat, wheel, (3.6, 0.6), binding=2, speed=0.8)
+    b.circle((0.6, 0.7), 0.3, role="blue", static=True)
+
+
+@level(
+    "m",
+    "car_right",
+    family=F,
+    difficulty="easy",
+    description="Drive a two-wheeled car right until its green body touches the blue wall.",
+)
+def _(b):
+    _car(b, 1.0)
+    b.rect((4.7, 1.2), 0.3, 1.6, role="blue", static=True)
+
+
+@level(
+    "m",
+    "car_left",
+    family=F,
+    difficulty="easy",
+    description="Drive a two-wheeled car left (reverse) until its green body touches the blue wall.",  # noqa: E501
+)
+def _(b):
+    _car(b, 3.8)
+    b.rect((0.3, 1.2), 0.3, 1.6, role="blue", static=True)
+
+
+@level(
+    "m",
+    "car_over_hill",
+    family=F,
+    difficulty="medium",
+    description="Drive a car over a round hill until its green front wheel touches the blue block.",
+)
+def _(b):
+    _car(b, 0.9, body_role="grey", wheel_role="green", width=0.8)
+    b.circle((2.6, -0.3), 1.0, static=True)
+    b.rect((4.5, 0.7), 0.4, 0.6, role="blue", static=True)
+
+
+@level(
+    "m",
+    "car_red_pothole",
+    family=F,
+    difficulty="medium",
+    description="Drive the green-bodied car over a red bump to the blue wall.",
+)
+def _(b):
+    _car(b, 0.9, wheel_r=0.22)
+    b.circle((2.5, 0.2), 0.3, role="red", static=True)
+    b.rect((4.6, 1.4), 0.4, 2.0, role="blue", static=True)
+
+
+@level(
+    "l",
+    "car_ramp_jump",
+    family=F,
+    difficulty="medium",
+    description="Drive up a ramp and onto a raised blue platform.",
+)
+def _(b):
+    _car(b, 0.8, width=0.8)
+    b.polygon((2.4, 0.4), [(-0.8, 0.0), (0.8, 0.0), (0.8, 0.6)], static=True)
+    b.rect((3.9, 0.7), 1.4, 0.6, static=True)
+    b.rect((4.4, 1.2), 0.6, 0.4, role="blue", static=True)
+
+
+@level(
+    "l",
+    "lorry_push",
+    family=F,
+    difficulty="medium",
+    description="Push a green crate along the floor with a grey truck into the blue corner.",
+)
+def _(b):
+    _car(b, 0.9, body_role="grey", width=0.9)
+    b.rect((2.0, 0.65), 0.4, 0.5, role="green", friction=0.4)
+    b.rect((4.75, 0.9), 0.3, 1.0, role="blue", static=True)
+
+
+@level(
+    "l",
+    "car_over_red_pit",
+    family=F,
+    difficulty="hard",
+    description="Jump a car off a ledge across a red pit onto the blue landing zone.",
+)
+def _(b):
+    b.rect((1.0, 1.2), 2.0, 0.2, static=True)
+    _car(b, 0.8, width=0.8, y=1.48)
+    b.rect((2.6, 0.5), 1.0, 0.2, role="red", static=True)
+    b.rect((4.2, 0.6), 1.4, 0.4, role="blue", static=True)
+
+
+@level(
+    "l",
+    "monster_truck",
+    family=F,
+    difficulty="easy",
+    description="A truck with big wheels climbs over two logs to the blue flag.",
+)
+def _(b):
+    _car(b, 0.9, wheel_r=0.28, width=1.0, power=2.0)
+    b.circle((2.2, 0.45), 0.2, static=True)
+    b.circle((3.2, 0.45), 0.2, static=True)
+    b.rect((4.7, 1.5), 0.2, 2.0, role="blue", static=True)
