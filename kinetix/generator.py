@@ -658,7 +658,8 @@ def generate_level(
     #    a motor (a free shape when none can connect), else a free shape;
     # 3..: connected shape / free shape / nothing.
     first_dynamic = d.bern(0.5) | (floor_role == ROLE_BLUE)
-    control = d.choice((1.0, 1.0, 1.0))  # 0 motor, 1 thruster, 2 both
+    # 0 motor, 1 thruster, 2 both (custom sizes without joint or thruster slots drop options)
+    control = d.choice((float(J > 0), float(T > 0), float(J > 0 and T > 0)))
     w_add = (
         params.add_connected_shape_chance,
         params.add_shape_chance,
