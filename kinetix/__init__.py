@@ -13,7 +13,7 @@ Modules: :mod:`kinetix.sizes`, :mod:`kinetix.level`, :mod:`kinetix.validate`,
 :mod:`kinetix.hashing`, :mod:`kinetix.actions`, :mod:`kinetix.spaces`,
 :mod:`kinetix.observations`, :mod:`kinetix.reward`, :mod:`kinetix.env`,
 :mod:`kinetix.policies`, :mod:`kinetix.rollout`, :mod:`kinetix.kinetix_json`,
-:mod:`kinetix.render` (rendering).
+:mod:`kinetix.render` (rendering), :mod:`kinetix.generator` (procedural levels).
 """
 
 from kinetix.actions import ACTION_TYPES, action_space, noop_action, random_action
@@ -34,6 +34,15 @@ from kinetix.errors import (
     LevelError,
     LevelSizeError,
     LevelValidationError,
+)
+from kinetix.generator import (
+    GENERATOR_VERSION,
+    GeneratorError,
+    GeneratorParams,
+    NoopFilter,
+    generate_level,
+    make_generator,
+    sample_levels,
 )
 from kinetix.hashing import level_hash, level_hashes, level_set_hash
 from kinetix.kinetix_json import (
@@ -71,6 +80,13 @@ from kinetix.sizes import SIZE_L, SIZE_M, SIZE_S, SIZES, EnvSize, env_size
 from kinetix.validate import validate_level
 
 __all__ = [
+    "GENERATOR_VERSION",
+    "GeneratorError",
+    "GeneratorParams",
+    "NoopFilter",
+    "generate_level",
+    "make_generator",
+    "sample_levels",
     "ACTION_TYPES",
     "KINETIX_PARITY_SETTING",
     "OBS_TYPES",
