@@ -146,12 +146,12 @@ class PhysicsConfig:
         num_solver_iterations: sequential-impulse iterations per step.
         warm_starting: apply last step's accumulated impulses before iterating.
         setting: which behavioural fixes are on (see :class:`PhysicsSetting`).
-        solver: ``"parallel"`` solves all joints, then all contacts, at once in each iteration
-            (Jacobi with mass splitting: a body shared by n constraints counts n times lighter
-            in each, and takes their average correction) -- few, wide kernels, fast on CPU and
-            GPU; ``"sequential"`` is Gauss-Seidel: joints one by one, then contacts in rounds of
-            disjoint pairs -- converges faster per iteration and follows Jax2D's ordering more
-            closely, at several times the cost.
+        solver: ``"parallel"`` solves the joints one by one, then all contacts at once in each
+            iteration (Jacobi with mass splitting: a body shared by n contacts counts n times
+            lighter in each, and takes their average correction) -- few, wide kernels, fast on
+            CPU and GPU; ``"sequential"`` is Gauss-Seidel: joints one by one, then contacts in
+            rounds of disjoint pairs -- converges faster per iteration and follows Jax2D's
+            ordering more closely, at several times the cost.
     """
 
     num_solver_iterations: int = 10

@@ -133,22 +133,9 @@ def test_shapes_rest_in_contact_inside_the_arena(size):
                     assert _gap(boxes[b, i], boxes[b, k]) > 0
 
 
-# Known engine defect, tracked here: the default parallel solver solves joints by Jacobi with
-# mass splitting, which converges slowly along chains of joints. In the L bench scene an arm of
-# three jointed shapes (revolute, motor off, plus two welds) creeps 7-9 cm in 1 s; Gauss-Seidel
-# over the joints (solver="sequential") gives 1.4 cm. Remove this mark when joints are solved
-# sequentially inside the fast solver.
-_JACOBI_JOINT_CREEP = pytest.mark.xfail(
-    strict=True, reason="parallel solver: Jacobi joint chains creep (see comment above)"
-)
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(jax2d, "step"), reason="jax2d.step not written yet")
-@pytest.mark.parametrize(
-    "size",
-    [pytest.param(size, marks=_JACOBI_JOINT_CREEP) if size == "l" else size for size in SIZES],
-)
+@pytest.mark.parametrize("size", SIZES)
 def test_scenes_stay_at_rest_without_actions(size):
     """With every action 0 (motors hold, thrusters off) the scenes are at rest: after 1 s
     nothing moves fast, nothing left the arena, nothing is NaN."""
