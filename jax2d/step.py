@@ -19,8 +19,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jax2d.collision import circle_circle, circle_polygon, polygon_polygon
 from jax2d.contact import prepare_contacts, warm_start_impulses
+from jax2d.fast_collision import narrow_phase
 from jax2d.fast_solver import solve_parallel
 from jax2d.joints import (
     Bodies1,
@@ -57,52 +57,12 @@ def mode_compatible(mode_a, mode_b):
 
 
 def _narrow_phase(scene: Scene, table, setting):
-    """Manifolds of all K candidate pairs, concatenated in pair-table order."""
-    poly, circ = scene.polygon, scene.circle
-    P = table.num_polygons
-    out = []
-    if table.num_pp:
-        ia, ib = table.a[: table.num_pp], table.b[: table.num_pp]
-        f = functools.partial(
-            polygon_polygon,
-            per_point_depth=setting.per_point_depth,
-            clip=setting.clip_incident_edge,
-        )
-        out.append(
-            jax.vmap(f)(
-                poly.position[ia],
-                poly.rotation[ia],
-                poly.vertices[ia],
-                poly.n_vertices[ia],
-                poly.position[ib],
-                poly.rotation[ib],
-                poly.vertices[ib],
-                poly.n_vertices[ib],
-            )
-        )
-    if table.num_cp:
-        s = slice(table.num_pp, table.num_pp + table.num_cp)
-        ic, ip = table.a[s] - P, table.b[s]
-        f = functools.partial(circle_polygon, exact_depth=setting.per_point_depth)
-        out.append(
-            jax.vmap(f)(
-                circ.position[ic],
-                circ.radius[ic],
-                poly.position[ip],
-                poly.rotation[ip],
-                poly.vertices[ip],
-                poly.n_vertices[ip],
-            )
-        )
-    if table.num_cc:
-        s = slice(table.num_pp + table.num_cp, None)
-        ia, ib = table.a[s] - P, table.b[s] - P
-        out.append(
-            jax.vmap(circle_circle)(
-                circ.position[ia], circ.radius[ia], circ.position[ib], circ.radius[ib]
-            )
-        )
-    return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs, axis=0), *out)
+    """Manifolds of all K candidate pairs, concatenated in pair-table order.
+
+    The lane (batch-last) implementation of :mod:`jax2d.fast_collision`; it equals vmapping
+    :mod:`jax2d.collision`'s per-pair functions over the pair lists.
+    """
+    return narrow_phase(scene, table, setting)
 
 
 def _cat(scene: Scene, field):
