@@ -323,27 +323,6 @@ def to_manifold(out) -> Manifold:
     )
 
 
-def _take(x, idx):
-    """``x[idx]`` along axis 0 for a static numpy ``idx``, as static slices and broadcasts of
-    runs of consecutive or repeated indices (XLA's CPU gather is slow on wide rows)."""
-    parts, i, n = [], 0, len(idx)
-    while i < n:
-        j = i + 1
-        if j < n and idx[j] == idx[i]:
-            while j < n and idx[j] == idx[i]:
-                j += 1
-            parts.append(jnp.broadcast_to(x[idx[i] : idx[i] + 1], (j - i, *x.shape[1:])))
-        else:
-            while j < n and idx[j] == idx[j - 1] + 1:
-                j += 1
-            parts.append(x[idx[i] : idx[i] + (j - i)])
-        i = j
-    return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=0)
-
-
-# --- the whole narrow phase of a scene --------------------------------------------------
-
-
 @functools.cache
 def _make_core(a, b, num_polygons, num_pp, num_cp, num_cc, per_point_depth, clip):
     a = np.asarray(a, np.int32)
