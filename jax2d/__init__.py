@@ -28,7 +28,7 @@ from jax2d.params import (
     physics_setting,
 )
 from jax2d.scene import Bodies, ContactCache, Joints, Scene, Thrusters, num_pairs
-from jax2d.step import StepInfo, make_step, mode_compatible, step
+from jax2d.step import StepInfo, contact_manifolds, make_step, mode_compatible, step
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ __all__ = [
     "add_revolute_joint",
     "add_thruster",
     "circle_mass",
+    "contact_manifolds",
     "empty_arena",
     "num_pairs",
     "pair_table",

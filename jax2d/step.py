@@ -32,11 +32,11 @@ from jax2d.joints import (
 )
 from jax2d.math2d import cross, rotate
 from jax2d.pairs import pair_table
-from jax2d.params import PhysicsConfig, SimParams
+from jax2d.params import PhysicsConfig, SimParams, physics_setting
 from jax2d.scene import Scene
 from jax2d.sequential import sequential_iterations
 
-__all__ = ["StepInfo", "step", "make_step", "mode_compatible"]
+__all__ = ["StepInfo", "step", "make_step", "mode_compatible", "contact_manifolds"]
 
 
 class StepInfo(NamedTuple):
@@ -56,13 +56,15 @@ def mode_compatible(mode_a, mode_b):
     return (mode_a == 2) | (mode_b == 2) | ((mode_a > 0) & (mode_b > 0))
 
 
-def _narrow_phase(scene: Scene, table, setting):
-    """Manifolds of all K candidate pairs, concatenated in pair-table order.
+def contact_manifolds(scene: Scene, setting="default"):
+    """Contact manifolds of every candidate pair of ``scene`` (pair order of
+    :func:`jax2d.pair_table`), geometry only: activity and collision modes are not applied.
 
-    The lane (batch-last) implementation of :mod:`jax2d.fast_collision`; it equals vmapping
-    :mod:`jax2d.collision`'s per-pair functions over the pair lists.
+    Returns a :class:`jax2d.collision.Manifold` with leading axis K. Useful for counting
+    contacts (e.g. by a level generator) without stepping the scene.
     """
-    return narrow_phase(scene, table, setting)
+    table = pair_table(scene.polygon.active.shape[0], scene.circle.active.shape[0])
+    return narrow_phase(scene, table, physics_setting(setting))
 
 
 def _cat(scene: Scene, field):
@@ -123,7 +125,7 @@ def step(
             """Sums per-pair values of side a (K, ...) and side b (K, ...) into shapes (N, ...)."""
             return jnp.sum(jnp.concatenate([on_a, on_b])[incidence], axis=1)
 
-        m = _narrow_phase(scene, table, setting)
+        m = narrow_phase(scene, table, setting)
         touching = (
             m.overlap & active[a_idx] & active[b_idx] & mode_compatible(mode[a_idx], mode[b_idx])
         )

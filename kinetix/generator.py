@@ -51,7 +51,7 @@ from jax2d.joints import joint_components
 from jax2d.math2d import rotate
 from jax2d.pairs import pair_table
 from jax2d.params import physics_setting
-from jax2d.step import _narrow_phase, mode_compatible
+from jax2d.step import contact_manifolds, mode_compatible
 from kinetix.errors import EnvConfigError
 from kinetix.level import ROLE_BLUE, ROLE_GREEN, ROLE_NEUTRAL, ROLE_RED, Level, empty_level
 from kinetix.sizes import (
@@ -419,7 +419,7 @@ def _contact_points(level: Level, setting) -> jax.Array:
     table = pair_table(P, C)
     if table.num_pairs == 0:
         return jnp.float32(0)
-    m = _narrow_phase(sc, table, physics_setting(setting))
+    m = contact_manifolds(sc, setting)
     act = _cat(level, "active")
     mode = _cat(level, "collision_mode")
     labels = joint_components(sc.joint, P + C)
