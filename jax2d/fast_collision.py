@@ -23,9 +23,9 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.custom_batching import custom_vmap
 
 from jax2d.collision import _BIG, REFERENCE_FACE_TOLERANCE, Manifold
+from jax2d.lanes import lane_vmap
 
 __all__ = ["circle_circle", "circle_polygon", "polygon_polygon", "narrow_phase"]
 
@@ -424,27 +424,7 @@ def _make_core(a, b, num_polygons, num_pp, num_cp, num_cc, per_point_depth, clip
         out = box(pairs, g)
         return {c: {k: v.reshape(-1, L) for k, v in o.items()} for c, o in out.items()}
 
-    wrapped = custom_vmap(core)
-
-    @wrapped.def_vmap
-    def _rule(axis_size, in_batched, tree):
-        (batched,) = in_batched
-
-        def fold(x, bt):
-            x = x if bt else jnp.broadcast_to(x, (axis_size, *x.shape))
-            x = jnp.moveaxis(x, 0, -1)
-            return x.reshape(*x.shape[:-2], x.shape[-2] * axis_size)
-
-        out = wrapped(jax.tree_util.tree_map(fold, tree, batched))
-
-        def unfold(x):
-            x = x.reshape(*x.shape[:-1], x.shape[-1] // axis_size, axis_size)
-            return jnp.moveaxis(x, -1, 0)
-
-        out = jax.tree_util.tree_map(unfold, out)
-        return out, jax.tree_util.tree_map(lambda _: True, out)
-
-    return wrapped
+    return lane_vmap(core)
 
 
 def narrow_phase(scene, table, setting) -> Manifold:

@@ -21,7 +21,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.custom_batching import custom_vmap
+
+from jax2d.lanes import lane_vmap
 
 __all__ = ["solve_parallel"]
 
@@ -242,27 +243,7 @@ def _make_core(num_iterations, a_idx, b_idx, incidence, incidence_shape, num_joi
 
         return jax.lax.fori_loop(0, num_iterations, it, s)
 
-    wrapped = custom_vmap(core)
-
-    @wrapped.def_vmap
-    def _rule(axis_size, in_batched, tree):
-        (batched,) = in_batched
-
-        def fold(x, b):
-            x = x if b else jnp.broadcast_to(x, (axis_size, *x.shape))
-            x = jnp.moveaxis(x, 0, -1)
-            return x.reshape(*x.shape[:-2], x.shape[-2] * axis_size)
-
-        out = wrapped(jax.tree_util.tree_map(fold, tree, batched))
-
-        def unfold(x):
-            x = x.reshape(*x.shape[:-1], x.shape[-1] // axis_size, axis_size)
-            return jnp.moveaxis(x, -1, 0)
-
-        out = jax.tree_util.tree_map(unfold, out)
-        return out, jax.tree_util.tree_map(lambda _: True, out)
-
-    return wrapped
+    return lane_vmap(core)
 
 
 def solve_parallel(
