@@ -4,6 +4,8 @@
 * jax's persistent compilation cache, shared with ``.ci/run``:
   ``$KINETIX_BENCH_JAX_CACHE`` or ``~/.cache/kinetix-bench/jax`` (``JAX_COMPILATION_CACHE_DIR``
   wins when set), so a test run does not recompile what an earlier run compiled.
+* Hugging Face Hub offline (``HF_HUB_OFFLINE=1``, no telemetry, no progress bars), set before
+  huggingface_hub is imported; tests that use the Hub cache point it at a tmp dir.
 * No network: a test that connects a socket to anything but loopback (127.0.0.0/8, ::1,
   ``localhost``) or a unix socket fails, unless it is marked ``network``.
 """
@@ -16,6 +18,10 @@ import socket
 
 import pytest
 
+# Hugging Face libraries read these once, at import: set before anything imports them.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR",

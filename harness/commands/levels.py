@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from harness.commands import CommandError, add_json_flag, positive_int
+from harness.commands import CommandError, add_json_flag, levels_hub, positive_int
 
 
 def register(subparsers) -> None:
@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="levels_command", metavar="SUBCOMMAND", title="subcommands")
     _add_certify(sub)
     _add_gallery(sub)
+    levels_hub.add_subcommands(sub)
     p.set_defaults(func=lambda args: _missing_subcommand(p))
 
 
