@@ -247,6 +247,7 @@ def build_dataset(
             "platform": jax.default_backend(),
             "configs": configs,
             "files": files,
+            "benchmarks": _benchmarks(recipe, configs, tmp),
             "recipe": recipe.to_json(),
         }
         write_manifest(tmp, manifest)
@@ -257,6 +258,28 @@ def build_dataset(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _benchmarks(recipe: Recipe, configs: dict, root: Path) -> dict:
+    """The recipe's benchmark ids with their level-set hashes and sizes."""
+    import pyarrow.parquet as pq
+
+    from kinetix.hashing import level_set_hash
+
+    out = {}
+    for b in recipe.benchmarks:
+        hashes = []
+        for c in b.configs:
+            for rel in configs[c]["splits"][b.split]["files"]:
+                hashes += pq.read_table(root / rel, columns=["level_hash"])[
+                    "level_hash"
+                ].to_pylist()
+        out[b.id] = {
+            **b.to_json(),
+            "num_levels": len(hashes),
+            "level_set_hash": level_set_hash(hashes),
+        }
+    return out
 
 
 def _replace_dir(new: Path, out: Path) -> None:

@@ -28,6 +28,12 @@ A recipe describes one dataset folder (``datasets/recipes/*.toml``)::
     path = "/path/to/levels"          # *.json below it, sorted by relative path
     splits = { test = {} }
 
+    [[benchmarks]]                    # benchmark ids this dataset defines (level-set hashes
+    id = "handmade-all-v1"            # are computed by the build and written to the manifest)
+    configs = ["handmade-s", "handmade-m", "handmade-l"]
+    split = "test"
+    size = "l"                        # env size the levels are padded to (default: the largest)
+
 Every field is checked on load; errors name the field (:class:`RecipeError`).
 """
 
@@ -41,7 +47,15 @@ from pathlib import Path
 
 from harness.manifest import DatasetError
 
-__all__ = ["RecipeError", "SplitRecipe", "ConfigRecipe", "Recipe", "load_recipe", "parse_recipe"]
+__all__ = [
+    "RecipeError",
+    "SplitRecipe",
+    "ConfigRecipe",
+    "BenchmarkRecipe",
+    "Recipe",
+    "load_recipe",
+    "parse_recipe",
+]
 
 SOURCES = ("handmade", "random", "kinetix")
 FILTERS = ("none", "noop")
@@ -81,6 +95,17 @@ class ConfigRecipe:
 
 
 @dataclasses.dataclass(frozen=True)
+class BenchmarkRecipe:
+    id: str
+    configs: tuple[str, ...]
+    split: str
+    size: str
+
+    def to_json(self) -> dict:
+        return {"configs": list(self.configs), "split": self.split, "size": self.size}
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     name: str
     version: str
@@ -88,6 +113,7 @@ class Recipe:
     shard_rows: int = 50_000
     description: str = ""
     source_file: str | None = None
+    benchmarks: tuple[BenchmarkRecipe, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -96,6 +122,7 @@ class Recipe:
             "shard_rows": self.shard_rows,
             "description": self.description,
             "configs": [c.to_json() for c in self.configs],
+            "benchmarks": {b.id: b.to_json() for b in self.benchmarks},
         }
 
 
@@ -127,7 +154,9 @@ def parse_recipe(data: dict, *, base_dir: str | os.PathLike | None = None) -> Re
     """Checks a parsed recipe (a dict) and returns a :class:`Recipe`."""
     if not isinstance(data, dict):
         raise RecipeError("recipe: expected a table")
-    _unknown(data, {"name", "version", "configs", "shard_rows", "description"}, "recipe")
+    _unknown(
+        data, {"name", "version", "configs", "shard_rows", "description", "benchmarks"}, "recipe"
+    )
     name = _str(data.get("name"), "name", pattern=_CONFIG)
     version = _str(data.get("version"), "version", pattern=_VERSION)
     shard_rows = _int(data.get("shard_rows", 50_000), "shard_rows", 1)
@@ -184,7 +213,45 @@ def parse_recipe(data: dict, *, base_dir: str | os.PathLike | None = None) -> Re
                 f"{where}.splits: two splits share a seed (their levels would repeat)"
             )
         out.append(ConfigRecipe(cname, source, size, tuple(srecs), flt, episodes, path))
-    return Recipe(name, version, tuple(out), shard_rows, str(data.get("description", "")))
+    benches = _parse_benchmarks(data.get("benchmarks", []), out)
+    return Recipe(
+        name, version, tuple(out), shard_rows, str(data.get("description", "")), None, benches
+    )
+
+
+_BENCH_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*-v\d+$")
+_SIZES = ("s", "m", "l")
+
+
+def _parse_benchmarks(items, configs: list[ConfigRecipe]) -> tuple[BenchmarkRecipe, ...]:
+    if not isinstance(items, list):
+        raise RecipeError("benchmarks: must be an array of tables ([[benchmarks]])")
+    by_name = {c.name: c for c in configs}
+    out, seen = [], set()
+    for i, b in enumerate(items):
+        where = f"benchmarks[{i}]"
+        if not isinstance(b, dict):
+            raise RecipeError(f"{where}: expected a table")
+        _unknown(b, {"id", "configs", "split", "size"}, where)
+        bid = _str(b.get("id"), f"{where}.id", pattern=_BENCH_ID)
+        if bid in seen:
+            raise RecipeError(f"{where}.id: duplicate benchmark id {bid!r}")
+        seen.add(bid)
+        names = b.get("configs")
+        if not isinstance(names, list) or not names:
+            raise RecipeError(f"{where}.configs: must be a non-empty list of config names")
+        split = _str(b.get("split"), f"{where}.split", pattern=_SPLIT)
+        for n in names:
+            if n not in by_name:
+                raise RecipeError(f"{where}.configs: no config {n!r} in this recipe")
+            if split not in {s.name for s in by_name[n].splits}:
+                raise RecipeError(f"{where}.split: config {n!r} has no split {split!r}")
+        largest = max((by_name[n].size for n in names), key=_SIZES.index)
+        size = _str(b.get("size", largest), f"{where}.size", _SIZES)
+        if _SIZES.index(size) < _SIZES.index(largest):
+            raise RecipeError(f"{where}.size: {size!r} is smaller than its levels ({largest!r})")
+        out.append(BenchmarkRecipe(bid, tuple(names), split, size))
+    return tuple(out)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

@@ -17,18 +17,21 @@ import os
 import sys
 import time
 
-from harness.commands import CommandError, add_json_flag, levels_hub, positive_int
+from harness.commands import CommandError, add_json_flag, levels_data, levels_hub, positive_int
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "levels",
-        help="the hand-made level set: certify witnesses, draw a gallery",
-        description="Tools for the hand-made level set (kinetix.handmade).",
+        help="level sets: hand-made witnesses, datasets (build, verify, Hub), benchmark ids",
+        description="Level sets: certify hand-made levels and draw their gallery; build, "
+        "inspect and verify level datasets; push them to and download them from the Hub; "
+        "list the benchmark ids.",
     )
     sub = p.add_subparsers(dest="levels_command", metavar="SUBCOMMAND", title="subcommands")
     _add_certify(sub)
     _add_gallery(sub)
+    levels_data.add_subcommands(sub)
     levels_hub.add_subcommands(sub)
     p.set_defaults(func=lambda args: _missing_subcommand(p))
 

@@ -1,0 +1,290 @@
+"""The benchmark registry: benchmark ids -> pinned level sets, and loading them onto the device.
+
+A benchmark id (``handmade-s-v1``, ``random-m-test-v1``, ...) names a fixed set of levels: one
+or more configs of the level dataset, a split, a release revision and the level-set hash
+(sha256 of the sorted level hashes). :func:`load_benchmark` finds the data, checks it and
+returns the levels as one stacked batch padded to the benchmark's env size:
+
+1. the Hub copy at the pinned revision (``harness.hub.download_levels``; the Hub cache first);
+2. when offline (``offline=True``, ``KINETIX_BENCH_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) or when
+   the Hub cannot be reached, the bundled copy in ``datasets/kinetix-levels/`` (it says so);
+3. a local dataset folder (``levels build`` / ``levels import-kinetix`` output) given as
+   ``PATH`` or ``PATH::BENCHMARK_ID`` (its ``benchmark.json`` lists its benchmarks).
+
+Checks, always: every file's sha256 against ``benchmark.json``, every row's schema, each row's
+``level_hash`` recomputed from its physics columns, and the level-set hash against the registry.
+A mismatch is a :class:`~harness.manifest.DatasetIntegrityError`, never a warning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.manifest import (
+    DatasetError,
+    DatasetIntegrityError,
+    dataset_commit_id,
+    load_manifest,
+    split_files,
+    verify_dataset,
+)
+
+__all__ = [
+    "Benchmark",
+    "BENCHMARKS",
+    "BUNDLED_LEVELS",
+    "BUNDLED_ENV",
+    "OFFLINE_ENV",
+    "LoadedBenchmark",
+    "bundled_levels_dir",
+    "get_benchmark",
+    "resolve_benchmark",
+    "load_benchmark",
+    "is_offline",
+]
+
+BUNDLED_ENV = "KINETIX_BENCH_BUNDLED_LEVELS"
+OFFLINE_ENV = "KINETIX_BENCH_OFFLINE"
+#: The bundled copy (Hub layout) in a checkout.
+BUNDLED_LEVELS = Path(__file__).resolve().parent.parent / "datasets" / "kinetix-levels"
+RELEASE = "v1.0.0"
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """A pinned level set.
+
+    Attributes:
+        id: ``{name}-v{major}``; a content change is a new major (a new id).
+        configs: dataset configs holding the levels (``handmade-s``, ...).
+        split: the split of every config.
+        size: env size the levels are padded to (``"s"``, ``"m"``, ``"l"``).
+        level_set_hash: sha256 of the sorted hex level hashes joined by newlines.
+        num_levels: number of levels.
+        revision: the dataset release tag.
+        repo: the Hub dataset repo (None: the project default, see ``harness.hub``).
+        description: one line.
+    """
+
+    id: str
+    configs: tuple[str, ...]
+    split: str
+    size: str
+    level_set_hash: str
+    num_levels: int
+    revision: str = RELEASE
+    repo: str | None = None
+    description: str = ""
+
+
+def _b(id, configs, split, size, h, n, description):
+    return Benchmark(id, tuple(configs), split, size, h, n, description=description)
+
+
+_HM = ("handmade-s", "handmade-m", "handmade-l")
+
+#: The registry. Hashes are those of the v1.0.0 release (the bundled copy is built from the
+#: same recipe, ``datasets/recipes/kinetix-levels.toml``); a test keeps the two in agreement.
+BENCHMARKS: dict[str, Benchmark] = {
+    b.id: b
+    for b in (
+        _b("handmade-s-v1", _HM[:1], "test", "s", "", 0, "hand-made S levels (held out)"),
+        _b("handmade-m-v1", _HM[1:2], "test", "m", "", 0, "hand-made M levels (held out)"),
+        _b("handmade-l-v1", _HM[2:], "test", "l", "", 0, "hand-made L levels (held out)"),
+        _b("handmade-all-v1", _HM, "test", "l", "", 0, "every hand-made level, padded to L"),
+        _b("random-s-test-v1", ["random-s"], "test", "s", "", 0, "procedural S test levels"),
+        _b("random-m-test-v1", ["random-m"], "test", "m", "", 0, "procedural M test levels"),
+        _b("random-l-test-v1", ["random-l"], "test", "l", "", 0, "procedural L test levels"),
+        _b("random-s-validation-v1", ["random-s"], "validation", "s", "", 0, "procedural S"),
+        _b("random-m-validation-v1", ["random-m"], "validation", "m", "", 0, "procedural M"),
+        _b("random-l-validation-v1", ["random-l"], "validation", "l", "", 0, "procedural L"),
+    )
+}
+
+
+@dataclasses.dataclass
+class LoadedBenchmark:
+    """A benchmark's levels on the device and where they came from.
+
+    Attributes:
+        benchmark: the :class:`Benchmark`.
+        levels: stacked :class:`kinetix.Level` batch (leading axis = level), padded to
+            ``benchmark.size``.
+        level_ids: (N,) stable level names, in batch order.
+        level_hashes: (N,) hex level hashes, in batch order.
+        table: the metadata columns (pyarrow table without physics columns).
+        origin: ``"hub"``, ``"bundled"`` or ``"local"``.
+        path: the dataset folder read.
+        revision: the release tag (or the folder for local data).
+        commit: the Hub commit sha, or ``bundled:<sha256 of benchmark.json>``.
+    """
+
+    benchmark: Benchmark
+    levels: object
+    level_ids: list[str]
+    level_hashes: list[str]
+    table: object
+    origin: str
+    path: Path
+    revision: str
+    commit: str
+
+
+def is_offline(offline: bool | None = None) -> bool:
+    if offline is not None:
+        return bool(offline)
+    flags = (os.environ.get(OFFLINE_ENV, ""), os.environ.get("HF_HUB_OFFLINE", ""))
+    return any(f.strip().lower() in ("1", "true", "yes", "on") for f in flags)
+
+
+def bundled_levels_dir() -> Path:
+    """The bundled dataset folder (``$KINETIX_BENCH_BUNDLED_LEVELS`` overrides)."""
+    return Path(os.environ.get(BUNDLED_ENV) or BUNDLED_LEVELS)
+
+
+def get_benchmark(bench_id: str) -> Benchmark:
+    try:
+        return BENCHMARKS[bench_id]
+    except KeyError:
+        raise DatasetError(
+            f"unknown benchmark id {bench_id!r}; known: {', '.join(BENCHMARKS)} "
+            "(or give a local dataset folder, PATH or PATH::ID)"
+        ) from None
+
+
+def _local_benchmark(spec: str) -> tuple[Benchmark, Path]:
+    path, _, bid = spec.partition("::")
+    root = Path(path)
+    m = load_manifest(root)
+    benches = m.get("benchmarks") or {}
+    if not benches:
+        raise DatasetError(f"{root}: its benchmark.json defines no benchmarks")
+    if not bid:
+        if len(benches) != 1:
+            raise DatasetError(
+                f"{root} defines several benchmarks ({', '.join(benches)}): give PATH::ID"
+            )
+        bid = next(iter(benches))
+    if bid not in benches:
+        raise DatasetError(f"{root}: no benchmark {bid!r} (it has {', '.join(benches)})")
+    e = benches[bid]
+    bench = Benchmark(
+        bid,
+        tuple(e["configs"]),
+        e["split"],
+        e["size"],
+        e["level_set_hash"],
+        e["num_levels"],
+        revision=f"local:{root}",
+        description=f"local dataset {root}",
+    )
+    return bench, root
+
+
+def resolve_benchmark(spec: str) -> tuple[Benchmark, Path | None]:
+    """A registry id -> ``(Benchmark, None)``; a local folder (``PATH[::ID]``) -> its path."""
+    if spec in BENCHMARKS:
+        return BENCHMARKS[spec], None
+    path = spec.partition("::")[0]
+    if os.sep in spec or "::" in spec or Path(path).is_dir():
+        return _local_benchmark(spec)
+    return get_benchmark(spec), None
+
+
+def _find_data(bench: Benchmark, offline: bool, backend, log) -> tuple[Path, str, str]:
+    """(folder, origin, commit) holding the benchmark's configs, verified."""
+    from harness.hub import HubError, download_levels, levels_repo_id
+
+    repo = levels_repo_id(bench.repo)
+    reason = None
+    try:
+        got = download_levels(
+            repo, bench.revision, list(bench.configs), backend=backend, offline=True
+        )
+        return got.path, "hub", got.commit_sha
+    except HubError as e:
+        reason = str(e)
+    if not offline:
+        try:
+            got = download_levels(repo, bench.revision, list(bench.configs), backend=backend)
+            return got.path, "hub", got.commit_sha
+        except DatasetIntegrityError:
+            raise
+        except Exception as e:  # network down, repo missing, auth: fall back to the bundled copy
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    root = bundled_levels_dir()
+    log(
+        f"{bench.id}: using the bundled copy {root} "
+        f"({'offline' if offline else 'the Hub is not reachable'}: {reason})"
+    )
+    m = load_manifest(root)
+    if f"v{m.get('version')}" != bench.revision:
+        raise DatasetIntegrityError(
+            f"{root}: the bundled copy is release v{m.get('version')}, {bench.id} needs "
+            f"{bench.revision}"
+        )
+    verify_dataset(root, configs=list(bench.configs), deep=False)
+    return root, "bundled", dataset_commit_id(root)
+
+
+def load_benchmark(
+    spec: str,
+    *,
+    offline: bool | None = None,
+    backend=None,
+    device: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> LoadedBenchmark:
+    """Loads a benchmark's levels (see the module doc); raises on any integrity mismatch."""
+    import jax
+    import numpy as np
+
+    from kinetix.hashing import level_hashes, level_set_hash
+    from kinetix.level_files import read_level_parquet
+
+    log = log or (lambda s: None)
+    bench, local = resolve_benchmark(spec)
+    if local is not None:
+        verify_dataset(local, configs=list(bench.configs), deep=False)
+        path, origin, commit, revision = local, "local", dataset_commit_id(local), str(local)
+    else:
+        path, origin, commit = _find_data(bench, is_offline(offline), backend, log)
+        revision = bench.revision
+    parts, tables = [], []
+    for c in bench.configs:
+        levels, table = read_level_parquet(
+            split_files(path, c, bench.split), size=bench.size, device=False
+        )
+        parts.append(jax.tree.map(np.asarray, levels))
+        tables.append(table)
+    levels = jax.tree.map(lambda *xs: np.concatenate(xs), *parts)
+    ids = [i for t in tables for i in t.column("level_id").to_pylist()]
+    stored = [h for t in tables for h in t.column("level_hash").to_pylist()]
+    computed = level_hashes(levels)
+    for i, (a, b) in enumerate(zip(stored, computed, strict=True)):
+        if a != b:
+            raise DatasetIntegrityError(
+                f"{bench.id}: level {ids[i]} has level_hash {a} but its content hashes to {b}"
+            )
+    got = level_set_hash(computed)
+    if got != bench.level_set_hash:
+        raise DatasetIntegrityError(
+            f"{bench.id}: level-set hash {got} does not match the registry's "
+            f"{bench.level_set_hash or '(none recorded)'} (data at {path})"
+        )
+    import pyarrow as pa
+
+    keep = [n for n in tables[0].schema.names if not _is_physics(n)]
+    meta = pa.concat_tables([t.select(keep) for t in tables], promote_options="default")
+    if device:
+        levels = jax.device_put(levels)
+    return LoadedBenchmark(bench, levels, ids, computed, meta, origin, Path(path), revision, commit)
+
+
+def _is_physics(name: str) -> bool:
+    from kinetix.level_table import HANDMADE_COLUMNS, META_COLUMNS
+
+    return name not in META_COLUMNS and name not in HANDMADE_COLUMNS
