@@ -44,6 +44,7 @@ __all__ = [
     "resolve_benchmark",
     "load_benchmark",
     "is_offline",
+    "find_level",
 ]
 
 BUNDLED_ENV = "KINETIX_BENCH_BUNDLED_LEVELS"
@@ -288,3 +289,41 @@ def _is_physics(name: str) -> bool:
     from kinetix.level_table import HANDMADE_COLUMNS, META_COLUMNS
 
     return name not in META_COLUMNS and name not in HANDMADE_COLUMNS
+
+
+def find_level(level_id: str, dataset: str | os.PathLike | None = None):
+    """One level by its dataset id (``handmade-s/lift_to_shelf``, ``random-m/test/0000012``).
+
+    Looks in ``dataset`` (a dataset folder; default: the bundled copy) in the config named by
+    the id's first part, every split. Returns ``(level, row)``: a single :class:`kinetix.Level`
+    (numpy leaves) and the row's metadata as a dict. Raises :class:`DatasetError` when absent.
+    """
+    import jax
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from kinetix.level_files import read_level_parquet
+
+    root = Path(dataset) if dataset is not None else bundled_levels_dir()
+    m = load_manifest(root)
+    config = level_id.split("/", 1)[0]
+    if config not in m["configs"]:
+        raise DatasetError(
+            f"level {level_id!r}: {root} has no config {config!r} "
+            f"(configs: {', '.join(m['configs'])})"
+        )
+    for split, entry in m["configs"][config]["splits"].items():
+        for rel in entry["files"]:
+            ids = pq.read_table(root / rel, columns=["level_id"])["level_id"]
+            hit = pc.index(ids, level_id).as_py()
+            if hit < 0:
+                continue
+            verify_dataset(root, configs=[config], deep=False)
+            levels, table = read_level_parquet(root / rel, device=False)
+            level = jax.tree.map(lambda x, i=hit: x[i], levels)
+            row = {
+                k: v for k, v in table.slice(hit, 1).to_pylist()[0].items() if not _is_physics(k)
+            }
+            row["split"] = split
+            return level, row
+    raise DatasetError(f"level {level_id!r} is not in {root} (config {config})")

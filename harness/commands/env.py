@@ -36,7 +36,18 @@ def register(subparsers) -> None:
         "return per episode.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("level", metavar="LEVEL", help="path of a Kinetix level JSON file")
+    p.add_argument(
+        "level",
+        metavar="LEVEL",
+        help="a Kinetix level JSON file, or a dataset level id such as handmade-s/tilt_plate or "
+        "random-m/test/0000012 (looked up in --dataset)",
+    )
+    p.add_argument(
+        "--dataset",
+        metavar="DIR",
+        default=None,
+        help="level dataset folder for dataset level ids (default: the bundled copy)",
+    )
     p.add_argument("--policy", choices=("noop", "random"), default="noop")
     p.add_argument("--seed", type=int, default=0, help="seed of the episode keys")
     p.add_argument("--episodes", type=positive_int, default=1, help="number of episodes")
@@ -67,12 +78,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_rollout)
 
 
-def _load_level(path: str):
+def _load_level(path: str, dataset: str | None = None):
     from kinetix import load_kinetix_json
 
-    if not os.path.isfile(path):
-        raise CommandError(f"level file not found: {path} (give the path of a Kinetix JSON)")
-    return load_kinetix_json(path)
+    if os.path.isfile(path):
+        return load_kinetix_json(path)
+    if "/" in path and not path.endswith(".json") and not os.path.isabs(path):
+        from harness.benchmarks import find_level
+
+        return find_level(path, dataset)[0]
+    raise CommandError(
+        f"level file not found: {path} (give the path of a Kinetix JSON or a dataset level id)"
+    )
 
 
 def run_rollout(args) -> int:
@@ -82,7 +99,7 @@ def run_rollout(args) -> int:
     from kinetix import EnvConfig, validate_level
     from kinetix.rollout import compiled_first_episodes
 
-    level = validate_level(_load_level(args.level))
+    level = validate_level(_load_level(args.level, args.dataset))
     size = args.size or level.size
     config = EnvConfig(
         size=size, action_type=args.action_type, physics_setting=args.setting, solver=args.solver
