@@ -21,6 +21,7 @@ checks a table read from disk and names the row and column of every problem.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import numpy as np
@@ -108,15 +109,26 @@ def _paths(level: Level) -> list[tuple[str, jax.Array]]:
 
 def physics_columns(size: str | EnvSize) -> list[_Leaf]:
     """The stored physics leaves of a level of ``size``, in a fixed order."""
-    from kinetix.level import empty_level
+    return list(_physics_columns(env_size(size)))
 
-    proto = jax.eval_shape(lambda: empty_level(env_size(size)))
+
+@functools.cache
+def _physics_columns(size: EnvSize) -> tuple[_Leaf, ...]:
+    proto = _proto(size)
     leaves = []
     for path, leaf in _paths(proto):
         if path.startswith(_UNSTORED):
             continue
         leaves.append(_Leaf(_column_name(path), path, tuple(leaf.shape), np.dtype(leaf.dtype)))
-    return leaves
+    return tuple(leaves)
+
+
+@functools.cache
+def _proto(size: EnvSize) -> Level:
+    """An empty level of ``size`` with numpy leaves (read-only template)."""
+    from kinetix.level import empty_level
+
+    return jax.tree.map(np.asarray, empty_level(size))
 
 
 def _arrow_type(dtype: np.dtype, shape: tuple[int, ...]) -> pa.DataType:
@@ -241,10 +253,8 @@ def table_to_numpy_levels(table: pa.Table, size: str | EnvSize | None = None) ->
     stored = size_of_schema(table.schema)
     if size is not None and env_size(size) != stored:
         raise LevelTableError(f"table holds levels of size {stored}, asked for {env_size(size)}")
-    from kinetix.level import empty_level
-
     B = table.num_rows
-    proto = jax.tree.map(np.asarray, empty_level(stored))
+    proto = _proto(stored)
     values = {}
     for leaf in physics_columns(stored):
         values[leaf.path] = _column_numpy(table.column(leaf.column), leaf.shape, leaf.dtype)
