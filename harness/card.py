@@ -42,7 +42,7 @@ def _yaml_header(manifest: dict) -> str:
     if n >= 100_000:
         size_cat = "100K<n<1M" if n < 1_000_000 else "1M<n<10M"
     data = DatasetCardData(
-        license="mit",
+        license="apache-2.0",
         pretty_name=f"kinetix-bench levels ({manifest['name']})",
         task_categories=["reinforcement-learning"],
         tags=["kinetix", "physics", "2d", "jax", "procedural-generation", "benchmark"],

@@ -1,0 +1,187 @@
+"""Benchmark registry and loading: local datasets, the bundled fallback, integrity errors, CLI.
+
+One small dataset is built per module with ``levels import-kinetix`` from three hand-made S
+levels exported to Kinetix JSON (random-policy outcomes off, so it stays fast).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import kinetix.handmade as hm
+from harness import benchmarks as hb
+from harness.cli import main
+from harness.manifest import DatasetError, DatasetIntegrityError, load_manifest, write_manifest
+from kinetix import level_hash, save_kinetix_json
+
+
+@pytest.fixture(scope="module")
+def kinetix_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kinetix_json")
+    for entry, level, _ in hm.certified_levels("s")[:3]:
+        save_kinetix_json(level, root / f"{entry.name}.json")
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(kinetix_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ds") / "mine"
+    rc = main(
+        [
+            "levels",
+            "import-kinetix",
+            str(kinetix_dir),
+            "--out",
+            str(out),
+            "--size",
+            "s",
+            "--name",
+            "mine",
+            "--random-episodes",
+            "0",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    return out
+
+
+def _copy(dataset, tmp_path):
+    dst = tmp_path / "copy"
+    shutil.copytree(dataset, dst)
+    return dst
+
+
+def test_import_kinetix_defines_a_benchmark(dataset, kinetix_dir):
+    m = load_manifest(dataset)
+    assert list(m["configs"]) == ["kinetix-s"]
+    b = m["benchmarks"]["mine-v1"]
+    assert b["num_levels"] == 3 and b["configs"] == ["kinetix-s"] and b["split"] == "test"
+    ids = pq.read_table(dataset / m["configs"]["kinetix-s"]["splits"]["test"]["files"][0])
+    names = sorted(p.stem for p in kinetix_dir.glob("*.json"))
+    assert ids["level_id"].to_pylist() == [f"kinetix-s/{n}" for n in names]
+
+
+def test_load_local_benchmark(dataset):
+    for spec in (str(dataset), f"{dataset}::mine-v1"):
+        got = hb.load_benchmark(spec)
+        assert got.origin == "local" and got.benchmark.id == "mine-v1"
+        assert len(got.level_ids) == 3 and got.levels.polygon_roles.shape == (3, 5)
+        assert got.commit.startswith("bundled:")
+        assert got.level_hashes == got.table["level_hash"].to_pylist()
+    with pytest.raises(DatasetError, match="no benchmark 'nope-v1'"):
+        hb.load_benchmark(f"{dataset}::nope-v1")
+    with pytest.raises(DatasetError, match="unknown benchmark id 'nope-v9'"):
+        hb.load_benchmark("nope-v9")
+
+
+def test_levels_match_the_json_they_came_from(dataset, kinetix_dir):
+    from kinetix import load_kinetix_json
+
+    got = hb.load_benchmark(str(dataset))
+    for i, lid in enumerate(got.level_ids):
+        src = load_kinetix_json(kinetix_dir / f"{lid.split('/', 1)[1]}.json", size="s")
+        assert got.level_hashes[i] == level_hash(src)
+
+
+def test_level_set_hash_mismatch_is_an_error(dataset, tmp_path):
+    d = _copy(dataset, tmp_path)
+    m = load_manifest(d)
+    m["benchmarks"]["mine-v1"]["level_set_hash"] = "0" * 64
+    write_manifest(d, m)
+    with pytest.raises(DatasetIntegrityError, match="level-set hash"):
+        hb.load_benchmark(str(d))
+
+
+def test_tampered_level_content_is_caught(dataset, tmp_path):
+    """A row whose physics changed but whose level_hash and file hashes were rewritten."""
+    from harness.manifest import sha256_file
+
+    d = _copy(dataset, tmp_path)
+    m = load_manifest(d)
+    rel = m["configs"]["kinetix-s"]["splits"]["test"]["files"][0]
+    t = pq.read_table(d / rel)
+    fr = np.array(t["circle_friction"].combine_chunks().flatten().to_numpy())
+    fr[0] += 0.25
+    import pyarrow as pa
+
+    col = pa.FixedSizeListArray.from_arrays(pa.array(fr.astype(np.float32)), 2)
+    t = t.set_column(
+        t.schema.get_field_index("circle_friction"), t.schema.field("circle_friction"), col
+    )
+    pq.write_table(t, d / rel, compression="zstd")
+    m["files"][rel].update(sha256=sha256_file(d / rel), bytes=(d / rel).stat().st_size)
+    write_manifest(d, m)
+    with pytest.raises(DatasetIntegrityError, match="content hashes to"):
+        hb.load_benchmark(str(d))
+    assert main(["levels", "verify", str(d)]) == 2  # deep verify re-hashes every row
+
+
+def test_bundled_fallback_when_offline(dataset, monkeypatch, capsys):
+    m = load_manifest(dataset)
+    b = m["benchmarks"]["mine-v1"]
+    fake = hb.Benchmark(
+        "fake-v1", ("kinetix-s",), "test", "s", b["level_set_hash"], 3, repo="org/levels"
+    )
+    monkeypatch.setitem(hb.BENCHMARKS, "fake-v1", fake)
+    monkeypatch.setenv(hb.BUNDLED_ENV, str(dataset))
+    msgs = []
+    got = hb.load_benchmark("fake-v1", offline=True, log=msgs.append)
+    assert got.origin == "bundled" and got.revision == "v1.0.0"
+    assert msgs and "bundled copy" in msgs[0] and "offline" in msgs[0]
+    monkeypatch.setitem(hb.BENCHMARKS, "fake-v1", dataclasses.replace(fake, revision="v2.0.0"))
+    with pytest.raises(DatasetIntegrityError, match="needs v2.0.0"):
+        hb.load_benchmark("fake-v1", offline=True)
+    monkeypatch.setitem(
+        hb.BENCHMARKS, "fake-v1", dataclasses.replace(fake, level_set_hash="f" * 64)
+    )
+    with pytest.raises(DatasetIntegrityError, match="does not match the registry"):
+        hb.load_benchmark("fake-v1", offline=True)
+
+
+def test_find_level_and_rollout_by_dataset_id(dataset, capsys):
+    level, row = hb.find_level("kinetix-s/" + hm.certified_levels("s")[0][0].name, dataset)
+    assert row["split"] == "test" and row["level_hash"] == level_hash(level)
+    with pytest.raises(DatasetError, match="is not in"):
+        hb.find_level("kinetix-s/missing", dataset)
+    with pytest.raises(DatasetError, match="no config 'random-q'"):
+        hb.find_level("random-q/test/0000001", dataset)
+    lid = row["level_id"]
+    rc = main(["env", "rollout", lid, "--dataset", str(dataset), "--json"])
+    assert rc == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rec["level"] == lid and rec["policy"] == "noop" and not rec["solved"]
+
+
+def test_cli_info_verify_list(dataset, capsys):
+    assert main(["levels", "info", str(dataset), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["configs"]["kinetix-s"]["test"]["num_rows"] == 3
+    assert "mine-v1" in info["benchmarks"]
+    assert main(["levels", "verify", str(dataset), "--json"]) == 0
+    v = json.loads(capsys.readouterr().out)
+    assert v["ok"] and v["rows_checked"] == 3
+    assert main(["levels", "list", "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == list(hb.BENCHMARKS)
+    assert main(["levels", "info", "handmade-s-v1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "test"
+    assert main(["levels", "info", "no-such-thing"]) == 2
+    assert "neither a benchmark id" in capsys.readouterr().err
+
+
+def test_import_refuses_existing_output_and_empty_input(dataset, tmp_path, capsys):
+    assert main(["levels", "import-kinetix", str(tmp_path), "--out", str(dataset)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc = main(["levels", "import-kinetix", str(empty), "--out", str(tmp_path / "o")])
+    assert rc == 2 and "no *.json level files" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
