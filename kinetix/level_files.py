@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jax
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -101,6 +102,8 @@ def read_level_parquet(
     if size is not None and env_size(size) != levels.size:
         target = env_size(size)
         levels = jax.jit(jax.vmap(lambda lv: pad_level(lv, target)))(levels)
+        if not device:
+            levels = jax.tree.map(np.asarray, levels)
     elif device:
         levels = jax.device_put(levels)
     return levels, table
