@@ -108,6 +108,9 @@ def generate_levels(
     if np.any(indices < 0) or np.any(indices >= 2**32):
         raise ValueError("generate_levels: indices must be in [0, 2**32)")
     n_dev = jax.local_device_count()
+    # a small request runs in the smallest power-of-two bucket >= its size (>= 16), so one
+    # program serves every request of similar size
+    chunk = min(chunk, max(16, 1 << (int(indices.size) - 1).bit_length()))
     chunk = -(-max(chunk, n_dev) // n_dev) * n_dev
     small = max(n_dev, -(-(chunk // 4) // n_dev) * n_dev)  # bucket for re-drawn levels
     gen, attempt = _programs(size, params, noop_filter)
