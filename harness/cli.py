@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.bench_env",
     "harness.commands.render",
     "harness.commands.levels",
+    "harness.commands.train",
 )
 
 #: Top-level packages whose ValueError subclasses are user errors (printed without traceback).

@@ -85,6 +85,8 @@ def load_checkpoint(path, template):
         if name not in stored:
             raise CheckpointError(f"{path}: tensor {name!r} missing")
         value = stored.pop(name)
+        if leaf.shape == () and value.shape == (1,):
+            value = value.reshape(())  # safetensors stores scalars as one-element vectors
         if value.shape != leaf.shape or value.dtype != np.dtype(leaf.dtype):
             raise CheckpointError(
                 f"{path}: tensor {name!r} is {value.dtype}{list(value.shape)}, the run expects "

@@ -124,9 +124,9 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None):
 
     def init(key, params=None) -> Runner:
         k_params, k_levels, key = jax.random.split(key, 3)
-        params = agent.init(k_params) if params is None else params
+        params = jax.jit(agent.init)(k_params) if params is None else params
         sampler = make_sampler(pool, buffer_size)
-        obs, env_state = reset_on(k_levels, sampler, n_envs)
+        obs, env_state = jax.jit(reset_on, static_argnums=2)(k_levels, sampler, n_envs)
         runner = Runner(
             params=params,
             opt_state=optimizer.init(params),

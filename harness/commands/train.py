@@ -1,0 +1,101 @@
+"""``kinetix-bench train CONFIG.yaml``: train a PPO policy (:mod:`baselines.ppo`).
+
+Writes into ``--out`` (default ``runs/<config name>``): ``metrics.jsonl`` (one row per update),
+``checkpoint.safetensors`` (resume with ``--resume``), ``curve.png``, ``summary.json`` and the
+exported submission folder ``submission/``. ``--set key.sub=value`` overrides config entries
+(e.g. ``--set ppo.total_timesteps=1e6 --set seed=3``). With ``--json``: one JSON object per
+update on stdout, then the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from harness.commands import CommandError, add_json_flag
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a PPO policy from a YAML config",
+        description="Trains a PPO policy on Kinetix levels (config: see baselines/configs/). "
+        "Levels come from the config's levels section: a hand-made level or set, level JSON "
+        "files, a benchmark, or an on-device bank of procedural levels (optionally with "
+        "SFL sampling).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("config", metavar="CONFIG", help="YAML config file")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config entry (dotted key; the value is parsed as YAML); repeatable",
+    )
+    p.add_argument("--out", default=None, help="output folder (default: runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
+    add_json_flag(p)
+    p.set_defaults(func=_run)
+
+
+def _load_benchmark_levels(cfg, log):
+    from harness.benchmarks import load_benchmark
+
+    loaded = load_benchmark(cfg.levels.benchmark, log=log)
+    return loaded.levels, list(loaded.level_ids)
+
+
+def _run(args) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from baselines.ppo import load_config, train
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    cfg = load_config(args.config, args.overrides)
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    if args.resume and not (out / "checkpoint.safetensors").is_file():
+        raise CommandError(f"--resume: no checkpoint in {out}")
+    if not args.resume and (out / "checkpoint.safetensors").is_file():
+        raise CommandError(f"{out} already holds a run; pass --resume or another --out")
+    levels = names = None
+    if cfg.levels.source == "benchmark":
+        levels, names = _load_benchmark_levels(cfg, log)
+    if args.json:
+        # keep stdout for JSON lines only
+        cfg = dataclasses.replace(cfg, logging=dataclasses.replace(cfg.logging, progress=False))
+
+    def on_metrics(row):
+        if args.json:
+            print(json.dumps({"event": "update", **row}), flush=True)
+
+    log(
+        f"training {cfg.name}: {cfg.ppo.num_updates} updates of {cfg.ppo.batch_steps} env "
+        f"steps -> {out}"
+    )
+    result = train(
+        cfg,
+        out,
+        levels=levels,
+        level_names=names,
+        resume=args.resume,
+        log=log,
+        on_metrics=on_metrics,
+    )
+    info = {k: v for k, v in result.info.items() if k not in ("hyperparameters", "levels")}
+    info["out"] = str(out)
+    if args.json:
+        print(json.dumps({"event": "summary", **info}), flush=True)
+    else:
+        ev = info.get("eval", {})
+        print(
+            f"{cfg.name}: {info['env_steps']:,} env steps in {info['wall_seconds']:.1f} s "
+            f"(steady {info['sps_steady'] or 0:,.0f} steps/s); eval solve rate "
+            f"{ev.get('solve_rate', float('nan')):.3f}; outputs in {out}"
+        )
+    return 0
