@@ -372,6 +372,10 @@ def evaluate(agent, params, env_config, env_params, levels, num_episodes: int, s
     return np.asarray(per_level(levels))
 
 
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def _hardware() -> str:
     devs = jax.local_devices()
     return f"{len(devs)} x {devs[0].device_kind} ({jax.default_backend()})"
@@ -415,7 +419,9 @@ def train(
     if levels is None:
         levels, level_names = resolve_levels(cfg.levels, cfg.env.size, log)
     elif not _is_batched(levels):
-        levels = jax.tree.map(lambda x: jnp.asarray(x)[None], levels)
+        from kinetix.level import stack_levels
+
+        levels = stack_levels([levels], cfg.env.size)  # pads a smaller level to the env size
     n_levels = int(levels.polygon_roles.shape[0])
     level_names = list(level_names or [f"level{i}" for i in range(n_levels)])
     if cfg.levels.sfl.enabled and n_levels < 2:
@@ -475,6 +481,7 @@ def train(
             sps_steady.append(steps_per_call / dt)
         for i in range(k):
             row = {key: np.asarray(v[i]).item() for key, v in m.items()}
+            row["env_steps"] = int(row["update"]) * cfg.ppo.batch_steps
             row.update(sps=steps_per_call / dt, wall_s=wall_before + time.time() - t_start)
             row = writer.write(row)
             if on_metrics is not None:
@@ -490,10 +497,9 @@ def train(
         if bar is not None:
             bar.update(update - bar.n)
             last = writer.rows[-1]
-            bar.set_postfix(
-                ret=f"{last['mean_return']}",
-                solve=f"{last['solve_rate']}",
-                sps=f"{last['sps']:.0f}",
+            bar.set_postfix_str(
+                f"return {_fmt(last['mean_return'])} solve {_fmt(last['solve_rate'])} "
+                f"sps {last['sps']:.0f}",
                 refresh=False,
             )
     if bar is not None:
