@@ -192,3 +192,13 @@ def test_finetune_entry_point():
         "mlp-flat@v1", arch_cfg, params, _level(), budget_env_steps=64, seed=1, ppo_config=small
     )
     assert jax.tree.structure(params2) == jax.tree.structure(params)
+
+
+def test_level_bank_source():
+    from baselines.ppo.levels import resolve_levels
+
+    cfg = C.LevelSourceConfig(source="bank", bank_size=8, bank_seed=3, noop_filter=False)
+    pool, names = resolve_levels(cfg, "s")
+    assert pool.polygon_roles.shape[0] == 8 and len(names) == 8
+    again, _ = resolve_levels(cfg, "s")
+    np.testing.assert_array_equal(np.asarray(pool.polygon_roles), np.asarray(again.polygon_roles))
