@@ -129,3 +129,22 @@ def _(b):
     ball = b.circle((0.8, 1.92), 0.2, role="green")
     b.thruster(ball, angle=0, power=0.1, binding=0)
     b.rect((4.75, 2.3), 0.3, 0.3, role="blue", static=True)
+
+
+@level(
+    "l",
+    "beam_cascade",
+    family=F,
+    difficulty="easy",
+    description="Tilt two free-swinging motor beams in turn so the green ball rolls down both onto the blue pad; the floor is red.",  # noqa: E501
+)
+def _(b):
+    b.floor("red")
+    p1 = b.circle((1.5, 3.0), 0.06, static=True)
+    beam1 = b.rect((1.5, 3.0), 1.8, 0.08)
+    b.hinge(p1, beam1, (1.5, 3.0), binding=0, speed=0.3, limits=(-30, 30))
+    b.circle((0.95, 3.19), 0.15, role="green")  # left of the pivot: an idle beam tips it off
+    p2 = b.circle((3.4, 2.0), 0.06, static=True)
+    beam2 = b.rect((3.4, 2.0), 1.8, 0.08)
+    b.hinge(p2, beam2, (3.4, 2.0), binding=1, speed=0.3, limits=(-30, 30))
+    b.rect((4.6, 0.9), 0.8, 0.2, role="blue", static=True)

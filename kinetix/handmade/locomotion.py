@@ -23,22 +23,6 @@ def _(b):
 
 @level(
     "m",
-    "inchworm",
-    family=F,
-    difficulty="medium",
-    description="Two hinged green-headed segments inch along the floor to the blue wall.",
-)
-def _(b):
-    tail = b.rect((0.9, 0.5), 0.7, 0.2, friction=1.0)
-    head = b.rect((1.6, 0.5), 0.7, 0.2, role="green", friction=0.2)
-    b.hinge(tail, head, (1.25, 0.5), binding=0, speed=0.7, limits=(-60, 60))
-    foot = b.circle((0.6, 0.5), 0.1, friction=2.0)
-    b.hinge(tail, foot, (0.6, 0.5), binding=1, speed=1.0)
-    b.circle((4.6, 1.0), 0.4, role="blue", static=True)
-
-
-@level(
-    "m",
     "rolling_snake",
     family=F,
     difficulty="hard",
@@ -51,6 +35,23 @@ def _(b):
     b.hinge(a, m, (0.9, 0.6), binding=0, speed=1.0, limits=(-90, 90))
     b.hinge(m, c, (1.4, 0.6), binding=1, speed=1.0, limits=(-90, 90))
     b.rect((4.6, 0.9), 0.4, 1.0, role="blue", static=True)
+
+
+@level(
+    "m",
+    "two_flipper_hill",
+    family=F,
+    difficulty="medium",
+    description="A green disc with two motorised flippers paddles itself over a hump to the blue ball.",  # noqa: E501
+)
+def _(b):
+    body = b.circle((0.9, 0.7), 0.3, role="green", friction=0.5)
+    low = b.rect((0.9, 0.55), 0.9, 0.08, friction=1.5)
+    b.hinge(body, low, (0.9, 0.7), binding=0, speed=0.8, power=1.5)
+    high = b.rect((0.9, 0.85), 0.9, 0.08, friction=1.5)
+    b.hinge(body, high, (0.9, 0.7), binding=1, speed=0.8, power=1.5)
+    b.circle((2.6, -0.2), 0.8, static=True)  # a hump 0.2 high: one flipper alone stalls on it
+    b.circle((4.4, 0.7), 0.3, role="blue", static=True)
 
 
 def _walker(b, x, *, leg=0.55, role="green"):
@@ -136,3 +137,21 @@ def _(b):
     c = b.rect((1.3, 0.65), 0.5, 0.5)
     b.hinge(a, c, (1.05, 0.9), binding=0, speed=0.6, power=3.0, limits=(-170, 5))
     b.rect((4.7, 1.5), 0.3, 2.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "flipper_twin_humps",
+    family=F,
+    difficulty="medium",
+    description="A green disc with two motorised flippers paddles over two humps to the blue ball.",
+)
+def _(b):
+    body = b.circle((0.7, 0.7), 0.3, role="green", friction=0.5)
+    low = b.rect((0.7, 0.55), 0.9, 0.08, friction=1.5)
+    b.hinge(body, low, (0.7, 0.7), binding=0, speed=0.8, power=1.5)
+    high = b.rect((0.7, 0.85), 0.9, 0.08, friction=1.5)
+    b.hinge(body, high, (0.7, 0.7), binding=1, speed=0.8, power=1.5)
+    b.circle((2.0, -0.27), 0.8, static=True)  # two humps 0.13 high
+    b.circle((3.3, -0.27), 0.8, static=True)
+    b.circle((4.5, 0.75), 0.35, role="blue", static=True)

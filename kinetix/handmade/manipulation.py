@@ -124,3 +124,33 @@ def _(b):
     b.hinge(base, arm, (1.3, 1.25), binding=0, speed=0.5, limits=(-110, 10))
     fore = b.rect((1.8, 2.5), 1.0, 0.08)
     b.hinge(arm, fore, (1.3, 2.5), binding=1, speed=0.5, limits=(-120, 60))
+
+
+@level(
+    "m",
+    "arm_bat_ball",
+    family=F,
+    difficulty="easy",
+    description="A hanging two-link arm bats the green ball along the floor until it rolls into the blue ball.",  # noqa: E501
+)
+def _(b):
+    _arm2(b, (1.0, 1.8), 0.7, 0.6, tip_role="grey", up=False)
+    b.circle((1.6, 0.6), 0.2, role="green")
+    b.circle((4.4, 0.7), 0.3, role="blue", static=True)
+
+
+@level(
+    "l",
+    "arm_topple_tower",
+    family=F,
+    difficulty="easy",
+    description="Reach over with a two-link arm and knock the green block off a stack on a table onto the blue floor.",  # noqa: E501
+)
+def _(b):
+    b.floor("blue")
+    b.rect((0.9, 0.8), 0.5, 0.8, static=True)  # the arm's pedestal
+    _arm2(b, (0.9, 1.3), 0.8, 0.7, tip_role="grey")
+    b.rect((2.3, 0.8), 0.8, 0.8, static=True)  # the table
+    b.rect((2.3, 1.35), 0.3, 0.3)
+    b.rect((2.3, 1.65), 0.3, 0.3)
+    b.rect((2.3, 1.95), 0.3, 0.3, role="green")

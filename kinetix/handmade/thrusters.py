@@ -190,3 +190,26 @@ def _(b):
     b.thruster(ball, angle=0, power=0.1, binding=1)
     b.circle((3.8, 4.4), 0.3, role="blue", static=True)
     b.rect((1.0, 3.0), 1.0, 0.15, role="red", static=True)
+
+
+@level(
+    "l",
+    "rocket_tunnel",
+    family=F,
+    difficulty="medium",
+    description="Lift a two-engine lander off its pad and through a gap in a red wall to the blue pad; the floor is red.",  # noqa: E501
+)
+def _(b):
+    b.floor("red")
+    b.rect((0.7, 0.8), 1.0, 0.2, static=True)
+    body = b.rect((0.7, 1.1), 0.5, 0.25, role="green")
+    leg_l = b.rect((0.5, 0.95), 0.06, 0.1)
+    leg_r = b.rect((0.9, 0.95), 0.06, 0.1)
+    b.weld(body, leg_l)
+    b.weld(body, leg_r)
+    b.thruster(body, angle=70, power=0.3, binding=0, at=(-0.2, 0))
+    b.thruster(body, angle=110, power=0.3, binding=1, at=(0.2, 0))
+    b.rect((2.5, 3.85), 1.4, 2.3, role="red", static=True)  # the gap is y 1.5..2.7
+    b.rect((2.5, 0.95), 1.4, 1.1, role="red", static=True)
+    b.rect((4.3, 1.6), 1.0, 0.2, role="blue", static=True)
+    b.rect((4.3, 1.0), 0.2, 1.0, static=True)

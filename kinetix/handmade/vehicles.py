@@ -66,7 +66,7 @@ def _(b):
     description="Drive a two-wheeled car right until its green body touches the blue wall.",
 )
 def _(b):
-    _car(b, 1.0)
+    _car(b, 1.0, wheel_r=0.14, width=1.2)  # the body overhangs the wheels: it meets the wall first
     b.rect((4.7, 1.2), 0.3, 1.6, role="blue", static=True)
 
 
@@ -78,7 +78,7 @@ def _(b):
     description="Drive a two-wheeled car left (reverse) until its green body touches the blue wall.",  # noqa: E501
 )
 def _(b):
-    _car(b, 3.8)
+    _car(b, 3.8, wheel_r=0.14, width=1.2)
     b.rect((0.3, 1.2), 0.3, 1.6, role="blue", static=True)
 
 
@@ -99,13 +99,13 @@ def _(b):
     "m",
     "car_red_pothole",
     family=F,
-    difficulty="medium",
-    description="Drive the green-bodied car over a red bump to the blue wall.",
+    difficulty="easy",
+    description="Drive the long green-bodied car over a red hump (without scraping it) to the blue wall.",  # noqa: E501
 )
 def _(b):
-    _car(b, 0.9, wheel_r=0.22)
-    b.circle((2.5, 0.2), 0.3, role="red", static=True)
-    b.rect((4.6, 1.4), 0.4, 2.0, role="blue", static=True)
+    _car(b, 0.9, wheel_r=0.2, width=1.4)
+    b.circle((2.6, 0.1), 0.6, role="red", static=True)
+    b.rect((4.7, 1.4), 0.3, 2.0, role="blue", static=True)
 
 
 @level(
@@ -113,10 +113,10 @@ def _(b):
     "car_ramp_jump",
     family=F,
     difficulty="medium",
-    description="Drive up a ramp and onto a raised blue platform.",
+    description="Drive up a ramp onto a raised platform until the green front wheel touches the blue block.",  # noqa: E501
 )
 def _(b):
-    _car(b, 0.8, width=0.8)
+    _car(b, 0.8, width=0.8, body_role="grey", wheel_role="green")
     b.polygon((2.4, 0.4), [(-0.8, 0.0), (0.8, 0.0), (0.8, 0.6)], static=True)
     b.rect((3.9, 0.7), 1.4, 0.6, static=True)
     b.rect((4.4, 1.2), 0.6, 0.4, role="blue", static=True)
@@ -139,14 +139,14 @@ def _(b):
     "l",
     "car_over_red_pit",
     family=F,
-    difficulty="hard",
-    description="Jump a car off a ledge across a red pit onto the blue landing zone.",
+    difficulty="easy",
+    description="Jump a car off a ledge across a red pit until its green front wheel lands on blue.",  # noqa: E501
 )
 def _(b):
     b.rect((1.0, 1.2), 2.0, 0.2, static=True)
-    _car(b, 0.8, width=0.8, y=1.48)
-    b.rect((2.6, 0.5), 1.0, 0.2, role="red", static=True)
-    b.rect((4.2, 0.6), 1.4, 0.4, role="blue", static=True)
+    _car(b, 0.8, width=0.8, y=1.48, body_role="grey", wheel_role="green", speed=2.0)
+    b.rect((2.35, 0.5), 0.7, 0.2, role="red", static=True)
+    b.rect((3.8, 0.75), 2.2, 0.7, role="blue", static=True)
 
 
 @level(

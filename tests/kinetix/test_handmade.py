@@ -16,7 +16,7 @@ from kinetix.level import stack_levels
 from kinetix.planner import replay_outcomes
 
 # Certified ids are stable: a level may be added, never renamed or silently changed.
-MIN_CERTIFIED = {"s": 12, "m": 12, "l": 12}
+MIN_CERTIFIED = {"s": 12, "m": 16, "l": 20}
 
 
 def test_ids_unique_well_formed_and_tagged():
@@ -55,3 +55,11 @@ def test_witnesses_solve_and_noop_does_not(size):
 def test_certified_families_cover_the_set():
     fams = {hm.REGISTRY[i].family for i in hm.load_witnesses()}
     assert fams == set(hm.FAMILIES)
+
+
+@pytest.mark.parametrize("size", ["m", "l"])
+def test_every_family_has_a_certified_level_of_size(size):
+    fams = {e.family for e, _, _ in hm.certified_levels(size)}
+    assert fams == set(hm.FAMILIES), f"families without a certified {size} level: " + ", ".join(
+        sorted(set(hm.FAMILIES) - fams)
+    )
