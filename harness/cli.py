@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.render",
     "harness.commands.levels",
     "harness.commands.train",
+    "harness.commands.submit",
 )
 
 #: Top-level packages whose ValueError subclasses are user errors (printed without traceback).

@@ -1,0 +1,182 @@
+"""``kinetix-bench submit --dry-run PATH [--benchmark ID] [--json]``: check a submission.
+
+Runs every check of :func:`harness.submissions.load_submission` (files, size caps, config.json,
+safetensors structure, keys/dtypes/shapes, finite weights) and the compatibility with the
+benchmark (default ``handmade-s-v1``), then one short rollout: ``--attempts`` (2) first episodes
+of ``--steps`` (32) agent steps on the benchmark's first level. The level comes from
+``load_benchmark(ID, offline=True)``; when that data is not available (no bundled copy in the
+checkout, or it does not verify) the first certified hand-made level of the benchmark's size
+(``kinetix.handmade.certified_levels``) is used instead, and the report says so.
+
+Prints ``OK`` and the submission summary (architecture, parameter count, sha256, file sizes,
+rollout outcome), or one ``error: ...`` line naming the file/key and the problem (exit 2).
+JSON: ``{"what": "submit-dry-run", "ok": true, "submission": {...}, "benchmark", "level",
+"level_source", "rollout": {...}}``. Scoring is ``kinetix-bench eval``'s job: without
+``--dry-run`` the command exits 2 and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from harness.commands import CommandError, add_json_flag, positive_int
+
+DEFAULT_BENCHMARK = "handmade-s-v1"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "submit",
+        help="check a policy submission (folder or Hub model repo) with --dry-run",
+        description="Checks a submission folder (model.safetensors + config.json + README.md, "
+        "a parameter-free config, or a Kinetix params.safetensors checkpoint) or a Hub model "
+        "repo org/name[@rev] without executing anything from it, then rolls it out briefly on "
+        "the benchmark's first level. Scoring is done by `kinetix-bench eval`.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("path", metavar="PATH", help="submission folder or Hub repo org/name[@rev]")
+    p.add_argument(
+        "--dry-run", action="store_true", help="run every check and a short rollout (required)"
+    )
+    p.add_argument("--benchmark", default=DEFAULT_BENCHMARK, metavar="ID", help="benchmark id")
+    p.add_argument("--attempts", type=positive_int, default=2, help="rollout attempts")
+    p.add_argument("--steps", type=positive_int, default=32, help="agent steps per attempt")
+    p.add_argument(
+        "--max-bytes",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="cap on the weights file in bytes (default: 512 MiB)",
+    )
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help="Hub cache folder")
+    add_json_flag(p)
+    p.set_defaults(func=_run)
+
+
+def _first_level(bench):
+    """``(level, level id, source)``: the benchmark's first level, or a certified fallback."""
+    import jax
+    import numpy as np
+
+    from harness.benchmarks import load_benchmark
+    from harness.manifest import DatasetError
+
+    try:
+        loaded = load_benchmark(bench.id, offline=True, device=False)
+    except DatasetError as e:
+        reason = " ".join(str(e).split())[:200]
+    else:
+        if loaded.level_ids:
+            level = jax.tree.map(lambda x: np.asarray(x)[0], loaded.levels)
+            return level, loaded.level_ids[0], f"{bench.id} ({loaded.origin})"
+        reason = "the benchmark has no levels"
+    from kinetix.handmade.witnesses import certified_levels
+    from kinetix.level import pad_level
+    from kinetix.sizes import env_size
+
+    found = certified_levels(bench.size) or [
+        c for c in certified_levels() if c[1].size.fits_in(env_size(bench.size))
+    ]
+    if not found:
+        raise CommandError(f"{bench.id}: no level to roll out on ({reason})")
+    entry, level, _ = found[0]
+    source = f"fallback: kinetix.handmade.certified_levels ({bench.id} data unavailable: {reason})"
+    return pad_level(level, bench.size), entry.id, source
+
+
+def _rollout(sub, bench, attempts: int, steps: int, log):
+    import time
+
+    import jax
+    import numpy as np
+
+    from harness.submissions import ANY, policy_for
+    from kinetix.env import EnvConfig, KinetixEnv
+    from kinetix.rollout import first_episode
+
+    level, level_id, source = _first_level(bench)
+    log(f"rollout: {attempts} x {steps} steps on {level_id} [{source}]")
+    env_config = EnvConfig(
+        size=bench.size,
+        obs_type="entity" if sub.obs_type == ANY else sub.obs_type,
+        action_type="multi_discrete" if sub.action_type == ANY else sub.action_type,
+    )
+    env = KinetixEnv(env_config)
+    policy = policy_for(sub, env_config)
+    level = jax.tree.map(jax.numpy.asarray, level)
+
+    @jax.jit
+    def run(keys):
+        return jax.vmap(lambda k: first_episode(env, policy, level, k, num_steps=steps))(keys)
+
+    t0 = time.perf_counter()
+    out = jax.device_get(run(jax.random.split(jax.random.PRNGKey(0), attempts)))
+    wall = time.perf_counter() - t0
+    returns = np.asarray(out["return"], np.float64)
+    if not np.all(np.isfinite(returns)):
+        raise CommandError(f"{sub.id}: the rollout produced non-finite returns {returns.tolist()}")
+    rollout = {
+        "attempts": attempts,
+        "steps": steps,
+        "solved": int(np.sum(out["solved"])),
+        "mean_return": float(returns.mean()),
+        "episodes_ended": int(np.sum(out["done"])),
+        "wall_seconds": round(wall, 3),
+    }
+    return rollout, level_id, source, env_config
+
+
+def _run(args) -> int:
+    if not args.dry_run:
+        raise CommandError(
+            "submit only checks submissions for now: pass --dry-run (scoring on a benchmark is "
+            "done by `kinetix-bench eval`)"
+        )
+    from harness.benchmarks import get_benchmark
+    from harness.submissions import MAX_MODEL_BYTES, load_submission
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    bench = get_benchmark(args.benchmark)
+    sub = load_submission(
+        args.path,
+        max_bytes=args.max_bytes or MAX_MODEL_BYTES,
+        benchmark=bench,
+        cache_dir=args.cache_dir,
+    )
+    rollout, level_id, source, env_config = _rollout(sub, bench, args.attempts, args.steps, log)
+    record = {
+        "what": "submit-dry-run",
+        "ok": True,
+        "submission": sub.summary(),
+        "benchmark": bench.id,
+        "env": {
+            "size": env_config.size.name,
+            "obs_type": env_config.obs_type,
+            "action_type": env_config.action_type,
+        },
+        "level": level_id,
+        "level_source": source,
+        "rollout": rollout,
+    }
+    if args.json:
+        print(json.dumps(record), flush=True)
+        return 0
+    s = record["submission"]
+    print(f"OK: {s['id']} ({s['kind']}) is a valid submission for {bench.id}")
+    print(f"  architecture  {s['architecture']} ({s['obs_type']}, {s['action_type']})")
+    print(f"  env size      {s['env_size']}")
+    print(f"  parameters    {s['param_count']:,}")
+    print(f"  sha256        {s['sha256']}")
+    for name, n in s["files"].items():
+        print(f"  {name:<13} {n:,} bytes")
+    print(
+        f"  rollout       {rollout['attempts']} x {rollout['steps']} steps on {level_id}: "
+        f"solved {rollout['solved']}, mean return {rollout['mean_return']:.3f}"
+    )
+    if source.startswith("fallback"):
+        print(f"  level source  {source}")
+    return 0

@@ -1,0 +1,724 @@
+"""Policy submissions: safe loading, checking and policies (``DESIGN.md`` §7).
+
+A submission is a folder, or a Hub model repo ``org/name[@revision]`` with the same files:
+
+* ``model.safetensors``: float32 tensors named ``params/<module path>/<leaf>``;
+* ``config.json``: ``architecture`` (a registered id, ``entity-transformer@v1``; or the bare
+  name with ``architecture_version``), ``arch_kwargs``, ``obs_type``, ``action_type``,
+  ``env_size`` (``s``, ``m``, ``l`` or ``any``). ``baselines.ppo.export_submission`` also writes
+  ``env_sizes``, ``kinetix_bench_version``, ``model`` (a copy of ``arch_kwargs``) and ``name``;
+  these are accepted, every other key is an error;
+* ``README.md``: the model card (YAML front matter).
+
+Parameter-free policies (``noop``, ``random``) ship ``config.json`` and ``README.md`` only; their
+``obs_type`` / ``action_type`` may be ``any``. A Kinetix checkpoint folder (``params.safetensors``
++ ``config.json`` with ``"model"``, ``kinetix_checkpoints.md`` §1) is accepted as well, through
+:func:`baselines.networks.read_kinetix_checkpoint` (its ``README.md`` is optional).
+
+:func:`load_submission` runs these checks in order; the first failing one raises
+:class:`SubmissionError` naming the file or key and the problem:
+
+1. the folder exists and holds the expected files (``config.json``; ``model.safetensors`` or
+   ``params.safetensors``, not both; ``README.md`` for our format). Nothing else in the folder is
+   ever read; nothing is unpickled, no code from a submission is imported or run;
+2. size caps: the weights file (``max_bytes``), ``config.json`` and ``README.md`` (1 MB each);
+3. ``config.json``: UTF-8 JSON object with known keys, a registered architecture, its options,
+   observation / action types the architecture supports, a valid ``env_size``; then, when
+   ``benchmark`` is given, compatibility with it (:func:`check_compatible`);
+4. the safetensors structure, read from the first bytes only: an 8-byte header length no larger
+   than :data:`MAX_HEADER_BYTES` nor the file, a JSON-object header, every entry with a known
+   dtype, a shape and ``data_offsets`` that fit the file, agree with the shape and tile the data
+   area without overlap or gap; ``__metadata__`` (if any) a small str -> str map that does not
+   contradict ``config.json``. A pickle (or anything else) renamed ``.safetensors`` fails here;
+5. every key, dtype and shape against ``abstract_params`` of the registered architecture (all
+   mismatches listed: missing, unexpected, dtype, shape);
+6. only then the tensors are read (``safetensors.numpy``) and must all be finite.
+
+``policy_for(submission, env_config)`` gives ``policy(key, obs) -> action`` for ONE env.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SubmissionError",
+    "Submission",
+    "load_submission",
+    "check_safetensors_file",
+    "check_compatible",
+    "policy_for",
+    "recurrent_policy_for",
+    "write_parameter_free_submission",
+    "MAX_MODEL_BYTES",
+    "MAX_TEXT_BYTES",
+    "MAX_HEADER_BYTES",
+    "HUB_FILES",
+    "ENV_SIZES",
+]
+
+MODEL_FILE = "model.safetensors"
+KINETIX_PARAMS_FILE = "params.safetensors"
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+#: The only files fetched from a Hub model repo.
+HUB_FILES = (MODEL_FILE, CONFIG_FILE, CARD_FILE, KINETIX_PARAMS_FILE)
+
+#: Default cap on the weights file (bytes).
+MAX_MODEL_BYTES = 512 * 1024 * 1024
+#: Cap on ``config.json`` and ``README.md`` (bytes).
+MAX_TEXT_BYTES = 1024 * 1024
+#: Cap on a safetensors JSON header (bytes).
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+_MAX_METADATA_ENTRIES = 64
+_MAX_METADATA_CHARS = 4096
+
+ENV_SIZES = ("s", "m", "l", "any")
+ANY = "any"
+
+#: Bytes per element of every safetensors dtype name.
+_ITEMSIZE = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+    "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+_REQUIRED_KEYS = ("architecture", "obs_type", "action_type", "env_size")
+_OPTIONAL_KEYS = (
+    "architecture_version",
+    "arch_kwargs",
+    "env_sizes",
+    "kinetix_bench_version",
+    "model",
+    "name",
+    "description",
+    "param_dtype",
+)
+_REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be loaded or used (the message names the file/key and why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """A loaded, checked submission.
+
+    Attributes:
+        id: the folder name, or ``org/name@revision`` for a Hub repo.
+        path: the local folder read.
+        architecture: registered architecture id (``mlp-flat@v1``, ``noop``, ...).
+        arch_config: its config (a :class:`baselines.networks.NetworkConfig`).
+        obs_type: ``entity``, ``flat``, ``pixels`` (``any`` for parameter-free policies).
+        action_type: ``multi_discrete``, ``discrete``, ``continuous`` (or ``any``).
+        env_size: ``s``, ``m``, ``l`` or ``any``.
+        params: ``{"params": ...}`` (jax arrays), ``None`` for parameter-free policies.
+        sha256: hex sha256 of the weights file (``config.json`` for parameter-free ones).
+        kind: ``kinetix-bench`` (our format) or ``kinetix`` (a Kinetix checkpoint folder).
+        model_card: the text of ``README.md`` (``""`` when a Kinetix folder has none).
+        files: ``{file name: bytes}`` of the files read.
+        raw_config: the parsed ``config.json``.
+    """
+
+    id: str
+    path: Path
+    architecture: str
+    arch_config: Any
+    obs_type: str
+    action_type: str
+    env_size: str
+    params: dict | None
+    sha256: str
+    kind: str
+    model_card: str
+    files: dict[str, int]
+    raw_config: dict
+
+    @property
+    def parameter_free(self) -> bool:
+        return self.params is None
+
+    @property
+    def param_count(self) -> int:
+        if self.params is None:
+            return 0
+        from baselines.networks import param_count
+
+        return param_count(self.params)
+
+    def summary(self) -> dict:
+        """JSON-ready description (no parameters)."""
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "kind": self.kind,
+            "architecture": self.architecture,
+            "arch_config": self.arch_config.to_dict(),
+            "obs_type": self.obs_type,
+            "action_type": self.action_type,
+            "env_size": self.env_size,
+            "param_count": self.param_count,
+            "sha256": self.sha256,
+            "files": dict(self.files),
+        }
+
+
+# ------------------------------------------------------------------------------ small helpers
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{path}: not UTF-8 text ({e})") from None
+
+
+def _read_json(path: Path) -> dict:
+    text = _read_text(path)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SubmissionError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(raw, dict):
+        raise SubmissionError(f"{path}: must be a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _check_size(path: Path, cap: int, what: str) -> int:
+    n = path.stat().st_size
+    if n > cap:
+        raise SubmissionError(f"{path}: {n} bytes exceeds the {what} cap of {cap} bytes")
+    return n
+
+
+# --------------------------------------------------------------------- safetensors structure
+def _looks_like_pickle(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def check_safetensors_file(
+    path: str | os.PathLike, *, max_header_bytes: int = MAX_HEADER_BYTES
+) -> tuple[dict[str, tuple[str, tuple[int, ...]]], dict[str, str]]:
+    """Checks a safetensors file's structure from its header alone (no tensor is read).
+
+    Returns ``({name: (dtype, shape)}, metadata)``. Raises :class:`SubmissionError` for a
+    header length over ``max_header_bytes`` or beyond the file, a header that is not a JSON
+    object, an entry with an unknown dtype, a bad shape, ``data_offsets`` outside the file or
+    not matching the shape, overlapping or non-contiguous tensors, or a ``__metadata__`` that
+    is not a small str -> str map.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise SubmissionError(f"{path}: not a safetensors file: {size} bytes is too short")
+        (n,) = struct.unpack("<Q", head)
+        pickle_hint = (
+            " (it starts like a Python pickle, which is never loaded)"
+            if _looks_like_pickle(head)
+            else ""
+        )
+        if n > max_header_bytes:
+            raise SubmissionError(
+                f"{path}: not a safetensors file: header length {n} exceeds the cap of "
+                f"{max_header_bytes} bytes{pickle_hint}"
+            )
+        if n > size - 8:
+            raise SubmissionError(
+                f"{path}: not a safetensors file: header length {n} exceeds the file size "
+                f"{size}{pickle_hint}"
+            )
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SubmissionError(
+            f"{path}: not a safetensors file: header is not JSON ({e}){pickle_hint}"
+        ) from None
+    if not isinstance(header, dict):
+        raise SubmissionError(f"{path}: safetensors header is not a JSON object")
+    data_len = size - 8 - n
+    metadata = header.pop("__metadata__", None)
+    meta = _check_metadata(path, metadata)
+    out: dict[str, tuple[str, tuple[int, ...]]] = {}
+    spans = []
+    for name, info in header.items():
+        where = f"{path}: tensor {name!r}"
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            raise SubmissionError(f"{where}: entry must have exactly dtype, shape, data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if dtype not in _ITEMSIZE:
+            raise SubmissionError(f"{where}: unknown dtype {dtype!r}")
+        if not isinstance(shape, list) or not all(_is_nat(d) for d in shape):
+            raise SubmissionError(f"{where}: shape {shape!r} is not a list of sizes")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_nat(o) for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
+            raise SubmissionError(f"{where}: data_offsets {offsets!r} is not [begin, end]")
+        begin, end = offsets
+        if end > data_len:
+            raise SubmissionError(
+                f"{where}: data_offsets [{begin}, {end}] lie beyond the data "
+                f"({data_len} bytes; truncated file?)"
+            )
+        nbytes = math.prod(shape) * _ITEMSIZE[dtype]
+        if end - begin != nbytes:
+            raise SubmissionError(
+                f"{where}: data_offsets [{begin}, {end}] hold {end - begin} bytes but "
+                f"{dtype} {shape} needs {nbytes}"
+            )
+        spans.append((begin, end, name))
+        out[name] = (dtype, tuple(shape))
+    spans.sort()
+    pos, prev = 0, None
+    for begin, end, name in spans:
+        if begin < pos:
+            raise SubmissionError(
+                f"{path}: tensor {name!r} data_offsets [{begin}, {end}] overlap tensor {prev!r}"
+            )
+        if begin > pos:
+            raise SubmissionError(
+                f"{path}: gap of {begin - pos} bytes before tensor {name!r} (data not contiguous)"
+            )
+        pos, prev = end, name
+    if pos != data_len:
+        raise SubmissionError(
+            f"{path}: {data_len - pos} bytes after the last tensor (data area {data_len} bytes)"
+        )
+    return out, meta
+
+
+def _is_nat(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _check_metadata(path: Path, metadata) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise SubmissionError(f"{path}: __metadata__ must map strings to strings")
+    if len(metadata) > _MAX_METADATA_ENTRIES or any(
+        len(k) + len(v) > _MAX_METADATA_CHARS for k, v in metadata.items()
+    ):
+        raise SubmissionError(
+            f"{path}: __metadata__ too large (at most {_MAX_METADATA_ENTRIES} entries of "
+            f"{_MAX_METADATA_CHARS} characters)"
+        )
+    return dict(metadata)
+
+
+# ---------------------------------------------------------------------------- config.json
+@dataclasses.dataclass(frozen=True)
+class _Parsed:
+    arch_id: str
+    config: Any
+    obs_type: str
+    action_type: str
+    env_size: str
+
+
+def _parse_config(raw: dict, path: Path) -> _Parsed:
+    from baselines.networks import NetworkConfigError, get_architecture, make_config
+    from kinetix.actions import ACTION_TYPES
+    from kinetix.observations import OBS_TYPES
+
+    unknown = sorted(set(raw) - set(_REQUIRED_KEYS) - set(_OPTIONAL_KEYS))
+    if unknown:
+        raise SubmissionError(
+            f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; known: "
+            f"{', '.join(_REQUIRED_KEYS + _OPTIONAL_KEYS)}"
+        )
+    missing = [k for k in _REQUIRED_KEYS if k not in raw]
+    if missing:
+        raise SubmissionError(f"{path}: missing key(s) {', '.join(map(repr, missing))}")
+    arch_id, version = raw["architecture"], raw.get("architecture_version")
+    if not isinstance(arch_id, str) or not (version is None or isinstance(version, str)):
+        raise SubmissionError(f"{path}: 'architecture' and 'architecture_version' must be strings")
+    if "@" in arch_id:
+        if version is not None and arch_id.partition("@")[2] != version:
+            raise SubmissionError(
+                f"{path}: architecture_version {version!r} contradicts architecture {arch_id!r}"
+            )
+    elif version:
+        arch_id = f"{arch_id}@{version}"
+    try:
+        arch = get_architecture(arch_id)
+    except NetworkConfigError as e:
+        raise SubmissionError(f"{path}: architecture: {e}") from None
+    kwargs = raw.get("arch_kwargs", {})
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(kwargs, dict):
+        raise SubmissionError(f"{path}: 'arch_kwargs' must be an object")
+    if "model" in raw and raw["model"] != kwargs:
+        raise SubmissionError(f"{path}: 'model' differs from 'arch_kwargs' (it must be a copy)")
+    try:
+        config = make_config(arch_id, kwargs)
+    except NetworkConfigError as e:
+        raise SubmissionError(f"{path}: arch_kwargs: {e}") from None
+    obs, act, size = raw["obs_type"], raw["action_type"], raw["env_size"]
+    free = arch.parameter_free
+    if not (free and obs == ANY):
+        if obs not in OBS_TYPES:
+            raise SubmissionError(
+                f"{path}: obs_type {obs!r} is not an observation type of the env "
+                f"({', '.join(OBS_TYPES)}{', any' if free else ''})"
+            )
+        if obs not in arch.obs_types:
+            raise SubmissionError(
+                f"{path}: obs_type {obs!r} is not supported by {arch_id} "
+                f"(expects {', '.join(arch.obs_types)})"
+            )
+    if not (free and act == ANY):
+        if act not in ACTION_TYPES or act not in arch.action_types:
+            raise SubmissionError(
+                f"{path}: action_type {act!r} is not an action type of {arch_id} "
+                f"({', '.join(arch.action_types)}{', any' if free else ''})"
+            )
+    if size not in ENV_SIZES:
+        raise SubmissionError(f"{path}: env_size {size!r} is not one of {', '.join(ENV_SIZES)}")
+    if size == ANY and not arch.size_agnostic:
+        raise SubmissionError(
+            f"{path}: env_size 'any' but {arch_id} depends on the env size (give s, m or l)"
+        )
+    sizes = raw.get("env_sizes")
+    if sizes is not None and (
+        not isinstance(sizes, list) or not all(s in ("s", "m", "l") for s in sizes)
+    ):
+        raise SubmissionError(f"{path}: 'env_sizes' must be a list of s, m, l")
+    for key in ("name", "description", "kinetix_bench_version"):
+        if key in raw and not isinstance(raw[key], str):
+            raise SubmissionError(f"{path}: {key!r} must be a string")
+    if raw.get("param_dtype", "float32") != "float32":
+        raise SubmissionError(f"{path}: param_dtype {raw['param_dtype']!r}; only float32")
+    return _Parsed(arch_id, config, obs, act, size)
+
+
+# ------------------------------------------------------------------------------ compatibility
+def _benchmark(benchmark):
+    if isinstance(benchmark, str):
+        from harness.benchmarks import get_benchmark
+
+        return get_benchmark(benchmark)
+    return benchmark
+
+
+def check_compatible(submission, benchmark) -> None:
+    """Raises :class:`SubmissionError` unless ``submission`` (a :class:`Submission` or anything
+    with ``obs_type``, ``action_type``, ``env_size``) can run ``benchmark`` (an id or a
+    :class:`harness.benchmarks.Benchmark`): its observation and action types are among those
+    the benchmark accepts (every env type in v1, unless the entry says otherwise) and its
+    ``env_size`` equals the benchmark's size unless it is ``any``."""
+    from kinetix.actions import ACTION_TYPES
+    from kinetix.observations import OBS_TYPES
+
+    bench = _benchmark(benchmark)
+    obs_ok = tuple(getattr(bench, "obs_types", None) or OBS_TYPES)
+    act_ok = tuple(getattr(bench, "action_types", None) or ACTION_TYPES)
+    sub = submission
+    if sub.obs_type != ANY and sub.obs_type not in obs_ok:
+        raise SubmissionError(
+            f"config.json: obs_type {sub.obs_type!r} is not accepted by benchmark {bench.id} "
+            f"({', '.join(obs_ok)})"
+        )
+    if sub.action_type != ANY and sub.action_type not in act_ok:
+        raise SubmissionError(
+            f"config.json: action_type {sub.action_type!r} is not accepted by benchmark "
+            f"{bench.id} ({', '.join(act_ok)})"
+        )
+    if sub.env_size not in (ANY, bench.size):
+        raise SubmissionError(
+            f"config.json: env_size {sub.env_size!r} does not match benchmark {bench.id} "
+            f"(size {bench.size!r}; only size-agnostic submissions may say 'any')"
+        )
+
+
+# ----------------------------------------------------------------------------------- loading
+def _resolve(spec, cache_dir) -> tuple[Path, str]:
+    path = Path(spec)
+    if path.is_dir():
+        return path, path.resolve().name
+    if path.exists():
+        raise SubmissionError(f"{spec}: not a folder (a submission is a folder of files)")
+    text = str(spec)
+    if not _REPO_RE.match(text) or text.startswith((".", "/")):
+        raise SubmissionError(f"{spec}: no such folder (nor a Hub model repo id org/name@rev)")
+    repo_id, _, revision = text.partition("@")
+    revision = revision or "main"
+    try:
+        from huggingface_hub import snapshot_download
+
+        local = snapshot_download(
+            repo_id=repo_id,
+            repo_type="model",
+            revision=revision,
+            allow_patterns=list(HUB_FILES),
+            cache_dir=cache_dir,
+        )
+    except Exception as e:  # network, offline cache miss, missing repo or revision
+        raise SubmissionError(
+            f"{spec}: no such folder, and the Hub model repo {repo_id}@{revision} could not "
+            f"be fetched ({type(e).__name__}: {' '.join(str(e).split())[:300]})"
+        ) from None
+    return Path(local), f"{repo_id}@{revision}"
+
+
+def load_submission(
+    path_or_repo: str | os.PathLike,
+    *,
+    max_bytes: int = MAX_MODEL_BYTES,
+    benchmark=None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Submission:
+    """Loads and checks a submission folder or Hub model repo (see the module doc for the
+    checks, in order). ``benchmark``: an id or :class:`~harness.benchmarks.Benchmark` to check
+    compatibility with; ``cache_dir``: the Hub cache for ``org/name@rev`` specs."""
+    folder, sub_id = _resolve(path_or_repo, cache_dir)
+    # 1. files
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise SubmissionError(f"{folder}: missing {CONFIG_FILE}")
+    ours, theirs = folder / MODEL_FILE, folder / KINETIX_PARAMS_FILE
+    if ours.exists() and theirs.exists():
+        raise SubmissionError(
+            f"{folder}: holds both {MODEL_FILE} and {KINETIX_PARAMS_FILE}; keep one"
+        )
+    kind = "kinetix" if theirs.exists() else "kinetix-bench"
+    weights = theirs if kind == "kinetix" else (ours if ours.exists() else None)
+    if weights is not None and not weights.is_file():
+        raise SubmissionError(f"{weights}: not a regular file")
+    card_path = folder / CARD_FILE
+    if kind == "kinetix-bench" and not card_path.is_file():
+        raise SubmissionError(f"{folder}: missing {CARD_FILE} (the model card)")
+    # 2. size caps
+    files = {CONFIG_FILE: _check_size(config_path, MAX_TEXT_BYTES, "config.json")}
+    if card_path.is_file():
+        files[CARD_FILE] = _check_size(card_path, MAX_TEXT_BYTES, "model card")
+    if weights is not None:
+        files[weights.name] = _check_size(weights, max_bytes, "weights file")
+    # 3. config.json
+    raw = _read_json(config_path)
+    card = _read_text(card_path) if card_path.is_file() else ""
+    if kind == "kinetix":
+        return _load_kinetix(folder, sub_id, raw, weights, files, card, benchmark)
+    parsed = _parse_config(raw, config_path)
+    if benchmark is not None:
+        check_compatible(parsed, benchmark)
+    from baselines.networks import get_architecture
+
+    if get_architecture(parsed.arch_id).parameter_free:
+        if weights is not None:
+            raise SubmissionError(
+                f"{weights}: {parsed.arch_id} has no parameters; remove {MODEL_FILE}"
+            )
+        return Submission(
+            sub_id, folder, parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type,
+            parsed.env_size, None, _sha256(config_path), kind, card, files, raw,
+        )  # fmt: skip
+    if weights is None:
+        raise SubmissionError(f"{folder}: missing {MODEL_FILE} ({parsed.arch_id} has parameters)")
+    # 4. structure
+    header, meta = check_safetensors_file(weights)
+    if "architecture" in meta and meta["architecture"] not in (
+        parsed.arch_id,
+        parsed.arch_id.partition("@")[0],
+    ):
+        raise SubmissionError(
+            f"{weights}: __metadata__ architecture {meta['architecture']!r} contradicts "
+            f"config.json ({parsed.arch_id})"
+        )
+    # 5. keys, dtypes, shapes
+    from baselines.networks import abstract_params, header_mismatches
+
+    size = "l" if parsed.env_size == ANY else parsed.env_size
+    expected = abstract_params(
+        parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type, size
+    )
+    problems = header_mismatches(header, expected)
+    if problems:
+        raise SubmissionError(
+            f"{weights}: does not match {parsed.arch_id} ({parsed.obs_type}, "
+            f"{parsed.action_type}, size {parsed.env_size}): " + "; ".join(problems)
+        )
+    # 6. tensors
+    params = _load_finite(weights)
+    return Submission(
+        sub_id, folder, parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type,
+        parsed.env_size, params, _sha256(weights), kind, card, files, raw,
+    )  # fmt: skip
+
+
+def _load_finite(weights: Path, prefix: str = "") -> dict:
+    import jax.numpy as jnp
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from baselines.networks import unflatten_params
+
+    try:
+        flat = load_file(str(weights))
+    except Exception as e:  # structure was checked; anything left is a corrupt file
+        raise SubmissionError(f"{weights}: cannot read tensors ({e})") from None
+    flat = {k: v for k, v in flat.items() if k.startswith(prefix)}
+    bad = sorted(k for k, v in flat.items() if not np.all(np.isfinite(v)))
+    if bad:
+        raise SubmissionError(
+            f"{weights}: non-finite (NaN or inf) values in tensor(s) {', '.join(map(repr, bad))}"
+        )
+    return unflatten_params({k: jnp.asarray(v) for k, v in flat.items()})
+
+
+def _load_kinetix(folder, sub_id, raw, weights, files, card, benchmark) -> Submission:
+    from baselines.networks import KinetixCheckpointError, read_kinetix_checkpoint
+
+    if "model" not in raw:
+        raise SubmissionError(
+            f"{folder / CONFIG_FILE}: a Kinetix checkpoint's config.json needs 'model' options"
+        )
+    check_safetensors_file(weights)
+    try:
+        ckpt = read_kinetix_checkpoint(folder)
+    except KinetixCheckpointError as e:
+        raise SubmissionError(f"{folder} (Kinetix checkpoint): {e}") from None
+    env_size = ANY if ckpt.size is None else ckpt.size.name
+    _load_finite(weights, prefix="params/")  # the reader loaded them; check they are finite
+    sub = Submission(
+        sub_id, folder, ckpt.arch_id, ckpt.config, ckpt.obs_type, ckpt.action_type, env_size,
+        ckpt.params, _sha256(weights), "kinetix", card, files, raw,
+    )  # fmt: skip
+    if benchmark is not None:
+        check_compatible(sub, benchmark)
+    return sub
+
+
+# ---------------------------------------------------------------------------------- policies
+def _check_env(submission: Submission, env_config) -> None:
+    size = env_config.size.name
+    if submission.env_size not in (ANY, size):
+        raise SubmissionError(
+            f"{submission.id}: env_size {submission.env_size!r} but the env has size {size!r}"
+        )
+    for field in ("obs_type", "action_type"):
+        mine, env = getattr(submission, field), getattr(env_config, field)
+        if mine not in (ANY, env):
+            raise SubmissionError(f"{submission.id}: {field} {mine!r} but the env uses {env!r}")
+
+
+def policy_for(submission: Submission, env_config, deterministic: bool = False):
+    """``policy(key, obs) -> action`` for ONE env of ``env_config`` (a
+    :class:`kinetix.env.EnvConfig` matching the submission's types and size).
+
+    Parameter-free submissions give kinetix's ``noop`` / ``random`` policies. Recurrent networks
+    (``recurrent_model: true``) need the stateful variant, :func:`recurrent_policy_for`; asking
+    for a stateless policy for one is a :class:`SubmissionError`.
+    """
+    from baselines.networks import make_policy_fn
+
+    _check_env(submission, env_config)
+    if getattr(submission.arch_config, "recurrent_model", False):
+        raise SubmissionError(
+            f"{submission.id}: {submission.architecture} is recurrent (recurrent_model=true): "
+            "use recurrent_policy_for, which carries the hidden state"
+        )
+    return make_policy_fn(
+        submission.architecture,
+        submission.arch_config,
+        submission.params,
+        env_config,
+        deterministic=deterministic,
+    )
+
+
+def recurrent_policy_for(submission: Submission, env_config, deterministic: bool = False):
+    """The stateful policy (:class:`baselines.networks.RecurrentPolicy`) for ONE env: works for
+    every submission, recurrent or not."""
+    from baselines.networks import make_recurrent_policy
+
+    _check_env(submission, env_config)
+    return make_recurrent_policy(
+        submission.architecture,
+        submission.arch_config,
+        submission.params,
+        env_config,
+        deterministic=deterministic,
+    )
+
+
+# ----------------------------------------------------------------------- parameter-free ones
+_FREE_DESCRIPTIONS = {
+    "noop": "always takes the no-op action (every motor and thruster off)",
+    "random": "samples every action uniformly at random",
+}
+
+
+def write_parameter_free_submission(out: str | os.PathLike, name: str) -> Path:
+    """Writes the parameter-free submission ``name`` (``noop`` or ``random``) into ``out``:
+    ``config.json`` (types and size ``any``) and a ``README.md`` model card."""
+    if name not in _FREE_DESCRIPTIONS:
+        raise SubmissionError(
+            f"{name!r} is not a parameter-free policy ({', '.join(_FREE_DESCRIPTIONS)})"
+        )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {
+        "architecture": name,
+        "architecture_version": None,
+        "arch_kwargs": {},
+        "obs_type": ANY,
+        "action_type": ANY,
+        "env_size": ANY,
+        "name": name,
+    }
+    card = "\n".join(
+        [
+            "---",
+            "library_name: kinetix-bench",
+            "license: apache-2.0",
+            "pipeline_tag: reinforcement-learning",
+            "tags:",
+            "- kinetix-bench",
+            "- reinforcement-learning",
+            "- baseline",
+            f"- {name}",
+            "---",
+            "",
+            f"# {name}",
+            "",
+            f"A parameter-free reference policy: it {_FREE_DESCRIPTIONS[name]}. It works with "
+            "every observation type, action type and env size, and has no `model.safetensors`.",
+            "",
+            "## Training compute",
+            "",
+            "None: this policy is not trained.",
+            "",
+            "## Use",
+            "",
+            "```bash",
+            f"kinetix-bench submit --dry-run submissions/{name}",
+            "```",
+            "",
+        ]
+    )
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (out / CARD_FILE).write_text(card, encoding="utf-8")
+    return out
