@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.levels",
     "harness.commands.train",
     "harness.commands.submit",
+    "harness.commands.eval",
 )
 
 #: Top-level packages whose ValueError subclasses are user errors (printed without traceback).

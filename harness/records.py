@@ -127,7 +127,7 @@ def make_record(
     solved = np.asarray(outcomes["solved"], np.float64)
     finetune = solved.ndim == 3
     level_scores = solved.mean(axis=-1) if finetune else solved  # (L, S) or (L, K)
-    rid = result_id(submission.checkpoint_sha256, bench.id, bench.level_set_hash, protocol)
+    rid = result_id(submission.sha256, bench.id, bench.level_set_hash, protocol)
     steps = outcomes["length"].clip(max=protocol.to_json()["max_steps"])
     record = {
         "schema_version": RECORD_SCHEMA,
@@ -138,10 +138,10 @@ def make_record(
         "finished_at": _now(),
         "submission": {
             "model_id": submission.id,
-            "checkpoint_file": submission.checkpoint_file,
-            "checkpoint_sha256": submission.checkpoint_sha256,
-            "architecture": submission.arch_id,
-            "architecture_config": _jsonable(submission.config_dict),
+            "checkpoint_file": _checkpoint_file(submission),
+            "checkpoint_sha256": submission.sha256,
+            "architecture": submission.architecture,
+            "architecture_config": _config_dict(submission.arch_config),
             "obs_type": submission.obs_type,
             "action_type": submission.action_type,
             "env_size": submission.env_size,
@@ -200,8 +200,18 @@ def _default_repo() -> str:
     return levels_repo_id(None)
 
 
-def _jsonable(x):
-    return json.loads(json.dumps(x, default=str)) if x is not None else None
+def _config_dict(cfg):
+    if cfg is None:
+        return None
+    d = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
+    return json.loads(json.dumps(d, default=str))
+
+
+def _checkpoint_file(submission) -> str:
+    for name in ("model.safetensors", "params.safetensors"):
+        if name in (submission.files or {}):
+            return name
+    return "config.json"
 
 
 def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None):

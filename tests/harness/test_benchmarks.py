@@ -185,3 +185,23 @@ def test_import_refuses_existing_output_and_empty_input(dataset, tmp_path, capsy
     assert rc == 2 and "no *.json level files" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_eval_cli_writes_a_valid_record(dataset, tmp_path, capsys):
+    from harness.records import read_record
+
+    out = tmp_path / "records"
+    args = ["eval", "random", "--benchmark", str(dataset), "--out", str(out)]
+    args += ["--no-cache", "--bootstrap-reps", "200", "--json"]
+    assert main(args) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rec = read_record(res["record"])
+    assert rec["benchmark"]["benchmark_id"] == "mine-v1" and rec["benchmark"]["n_levels"] == 3
+    assert rec["submission"]["architecture"] == "random"
+    assert rec["protocol"]["episodes_per_level"] == 20
+    per_level = pq.read_table(res["per_level"])
+    assert per_level.num_rows == 3
+    assert rec["metrics"]["solve_rate"]["mean"] == pytest.approx(
+        float(np.mean(per_level["solve_rate"].to_numpy()))
+    )
+    assert main(["eval", "random", "--benchmark", str(dataset), "--protocol", "x@v1"]) == 2

@@ -122,10 +122,10 @@ def _fakes(levels, outcomes):
     )
     sub = types.SimpleNamespace(
         id="random",
-        checkpoint_file="config.json",
-        checkpoint_sha256="a" * 64,
-        arch_id="random",
-        config_dict=None,
+        files={"config.json": 120, "README.md": 300},
+        sha256="a" * 64,
+        architecture="random",
+        arch_config=None,
         obs_type="entity",
         action_type="multi_discrete",
         env_size="any",
