@@ -205,3 +205,32 @@ def test_eval_cli_writes_a_valid_record(dataset, tmp_path, capsys):
         float(np.mean(per_level["solve_rate"].to_numpy()))
     )
     assert main(["eval", "random", "--benchmark", str(dataset), "--protocol", "x@v1"]) == 2
+
+
+@pytest.mark.slow
+def test_finetune_cli_records_gain_over_scratch(dataset, tmp_path, capsys):
+    """finetune-4096@v1 (one PPO update per level and seed) of a fresh flat MLP, end to end."""
+    import jax
+
+    from baselines.networks import init_params, make_config
+    from baselines.ppo.export import export_submission
+    from harness.records import read_record
+    from kinetix import EnvConfig
+
+    cfg = make_config("mlp-flat@v1", {"actor_depth": 1, "critic_depth": 1})
+    params = init_params("mlp-flat@v1", cfg, "flat", "multi_discrete", "s", jax.random.PRNGKey(0))
+    sub = export_submission(
+        tmp_path / "sub", "mlp-flat@v1", cfg, params, EnvConfig(size="s", obs_type="flat")
+    )
+    args = ["finetune", str(sub), "--benchmark", str(dataset), "--budget", "4096"]
+    args += ["--out", str(tmp_path / "rec"), "--cache-dir", str(tmp_path / "cache")]
+    args += ["--bootstrap-reps", "200", "--json"]
+    assert main(args) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rec = read_record(res["record"])
+    assert rec["protocol"]["protocol_id"] == "finetune-4096"
+    assert rec["seeds"]["train"] == [0, 1, 2]
+    assert rec["metrics"]["solve_rate"]["ci_unit"] == "train_seed"
+    assert "scratch_solve_rate" in rec["metrics"] and "iqm" in rec["metrics"]["finetune_gain"]
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 3 * 3 * 2
+    assert main(["finetune", "random", "--benchmark", str(dataset), "--budget", "10"]) == 2
