@@ -234,3 +234,22 @@ def test_finetune_cli_records_gain_over_scratch(dataset, tmp_path, capsys):
     assert "scratch_solve_rate" in rec["metrics"] and "iqm" in rec["metrics"]["finetune_gain"]
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 3 * 3 * 2
     assert main(["finetune", "random", "--benchmark", str(dataset), "--budget", "10"]) == 2
+
+
+def test_registry_matches_the_bundled_copy():
+    m = load_manifest(hb.bundled_levels_dir())
+    assert f"v{m['version']}" == hb.RELEASE
+    for bid, b in hb.BENCHMARKS.items():
+        e = m["benchmarks"][bid]
+        assert (e["level_set_hash"], e["num_levels"]) == (b.level_set_hash, b.num_levels), bid
+        assert (tuple(e["configs"]), e["split"], e["size"]) == (b.configs, b.split, b.size), bid
+
+
+def test_load_bundled_handmade_offline():
+    msgs = []
+    got = hb.load_benchmark("handmade-all-v1", offline=True, log=msgs.append)
+    assert got.origin == "bundled" and "bundled copy" in msgs[0]
+    assert len(got.level_ids) == hb.BENCHMARKS["handmade-all-v1"].num_levels
+    assert got.levels.polygon_roles.shape[1] == 12  # padded to L
+    assert {i.split("/")[0] for i in got.level_ids} == {"handmade-s", "handmade-m", "handmade-l"}
+    assert got.table["witness_actions"].null_count == 0
