@@ -26,6 +26,21 @@ _SOURCE_TEXT = {
 }
 
 
+_SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
+
+
+def _canonical(manifest: dict) -> dict:
+    """Configs sorted by name, splits train/validation/test then by name: the card must not
+    depend on dict order (the manifest is written with sorted keys)."""
+    configs = {}
+    for name in sorted(manifest["configs"]):
+        c = dict(manifest["configs"][name])
+        order = sorted(c["splits"], key=lambda s: (_SPLIT_ORDER.get(s, 3), s))
+        c["splits"] = {s: c["splits"][s] for s in order}
+        configs[name] = c
+    return {**manifest, "configs": configs}
+
+
 def _yaml_header(manifest: dict) -> str:
     from huggingface_hub import DatasetCardData
 
@@ -54,6 +69,7 @@ def _yaml_header(manifest: dict) -> str:
 
 def card_text(manifest: dict, recipe=None) -> str:
     """The full card (YAML header + Markdown body) for ``manifest``."""
+    manifest = _canonical(manifest)
     rows = []
     for name, c in manifest["configs"].items():
         for s, e in c["splits"].items():
@@ -96,10 +112,12 @@ M 6/3/2/2, L 12/4/6/2.
 # the benchmark's own loader (verifies sha256 and level-set hashes, loads onto the device)
 import glob
 from kinetix.level_files import read_level_parquet
+
 levels, table = read_level_parquet(sorted(glob.glob("{first}/{first_split}-*.parquet")))
 
 # or with datasets, like any Hub dataset
 import datasets
+
 ds = datasets.load_dataset("<this repo or folder>", "{first}")
 ```
 
