@@ -196,3 +196,37 @@ def test_record_validation_names_the_field(levels, random_out, tmp_path):
     (tmp_path / "r.json").write_text("{not json")
     with pytest.raises(RecordError, match="cannot read"):
         read_record(tmp_path / "r.json")
+
+
+_MULTI = """
+import json, numpy as np, jax
+import kinetix.handmade as hm
+from kinetix import EnvConfig, level_hashes, stack_levels
+from harness.evaluate import Agent, evaluate
+from harness.protocols import ZeroShot
+cert = hm.certified_levels("s")[:3]
+lv = stack_levels([l for _, l, _ in cert], size="s")
+out = evaluate(Agent("random"), lv, level_hashes(lv), ZeroShot(attempts=4, max_steps=96),
+               EnvConfig(size="s"), chunk=4)
+print(json.dumps({"devices": jax.local_device_count(),
+                  **{k: np.asarray(v).tolist() for k, v in out.items()}}))
+"""
+
+
+@pytest.mark.slow
+def test_sharded_over_four_cpu_devices_gives_the_same_outcomes(random_out):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    env["JAX_PLATFORMS"] = "cpu"
+    res = subprocess.run(
+        [sys.executable, "-c", _MULTI], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["devices"] == 4
+    for k in ("solved", "died", "length"):
+        np.testing.assert_array_equal(np.asarray(got[k]), random_out[k])
+    np.testing.assert_allclose(np.asarray(got["return"]), random_out["return"], atol=1e-5)
