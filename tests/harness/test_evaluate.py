@@ -180,6 +180,8 @@ def test_record_validation_names_the_field(levels, random_out, tmp_path):
         (("compute", "env_steps"), "many", "compute.env_steps"),
         (("metrics", "solve_rate", "mean"), 1.5, "outside"),
         (("schema_version",), "result/9", "schema_version"),
+        (("metrics", "solve_rate", "ci95", "iqm"), [0.5, 0.2], "ci95.iqm"),
+        (("metrics", "solve_rate", "ci95", "mean"), "wide", "ci95.mean"),
     ]
     for path, value, match in cases:
         bad = json.loads(json.dumps(rec))
