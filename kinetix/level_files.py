@@ -11,6 +11,7 @@ copy on the hot path).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +52,12 @@ def write_level_parquet(table: pa.Table, path: str | os.PathLike) -> None:
         )
 
     atomic_write(path, write)
+
+
+@functools.cache
+def _padder(target: EnvSize):
+    """One compiled ``vmap(pad_level)`` per target size (a fresh lambda would recompile)."""
+    return jax.jit(jax.vmap(lambda lv: pad_level(lv, target)))
 
 
 def read_level_table(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> pa.Table:
@@ -101,7 +108,7 @@ def read_level_parquet(
     levels = table_to_numpy_levels(table)
     if size is not None and env_size(size) != levels.size:
         target = env_size(size)
-        levels = jax.jit(jax.vmap(lambda lv: pad_level(lv, target)))(levels)
+        levels = _padder(target)(levels)
         if not device:
             levels = jax.tree.map(np.asarray, levels)
     elif device:
