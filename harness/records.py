@@ -89,7 +89,7 @@ def _software() -> dict:
 
 
 def _metric_block(scores: np.ndarray, reps: int, seed: int) -> dict:
-    from harness.stats import aggregate
+    from harness.stats import CI_METHODS, aggregate
 
     agg = aggregate(scores, reps=reps, seed=seed)
     block = {k: float(agg[k]["value"]) for k in ("iqm", "mean", "median", "optimality_gap")}
@@ -97,7 +97,8 @@ def _metric_block(scores: np.ndarray, reps: int, seed: int) -> dict:
         k: [float(agg[k]["ci_low"]), float(agg[k]["ci_high"])]
         for k in ("iqm", "mean", "median", "optimality_gap")
     }
-    block["ci_method"] = "stratified_bootstrap_percentile"
+    block["ci_method"] = "stratified_bootstrap"
+    block["ci_interval"] = {k: CI_METHODS[k] for k in ("iqm", "mean", "median", "optimality_gap")}
     block["bootstrap_reps"] = reps
     return block
 
@@ -146,6 +147,7 @@ def make_record(
             "action_type": submission.action_type,
             "env_size": submission.env_size,
             "kind": submission.kind,
+            **_submission_extras(submission),
         },
         "benchmark": {
             "benchmark_id": bench.id,
@@ -205,6 +207,18 @@ def _config_dict(cfg):
         return None
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
     return json.loads(json.dumps(d, default=str))
+
+
+def _submission_extras(submission) -> dict:
+    """``assumed_options`` (Kinetix checkpoints: options config.json did not state, filled with
+    the paper model's values) and ``source`` (Hub references: repo, subfolder, revision and the
+    resolved commit sha), when the submission has them."""
+    out = {}
+    for key in ("assumed_options", "source"):
+        value = getattr(submission, key, None)
+        if value is not None:
+            out[key] = json.loads(json.dumps(value, default=str))
+    return out
 
 
 def _checkpoint_file(submission) -> str:
@@ -267,6 +281,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "submission.architecture": ((str,), True),
     "submission.obs_type": ((str,), True),
     "submission.action_type": ((str,), True),
+    "submission.assumed_options": ((dict,), False),
+    "submission.source": ((dict,), False),
     "benchmark": ((dict,), True),
     "benchmark.benchmark_id": ((str,), True),
     "benchmark.dataset_repo": ((str,), True),
@@ -324,6 +340,18 @@ def validate_record(record: dict) -> dict:
         )
     if record["status"] not in STATUSES:
         raise RecordError(f"record: status must be one of {STATUSES}, got {record['status']!r}")
+    src = record["submission"].get("source")
+    if src is not None and not (
+        isinstance(src.get("repo"), str)
+        and isinstance(src.get("revision"), str)
+        and isinstance(src.get("subfolder"), str | type(None))
+        and isinstance(src.get("commit"), str)
+        and re.match(r"^[0-9a-f]{40}$", src["commit"])
+    ):
+        raise RecordError(
+            "record: field 'submission.source' must hold repo, subfolder, revision and a "
+            f"40-hex commit, got {src!r}"
+        )
     for path in ("result_id", "benchmark.level_set_sha256"):
         if not _HEX64.match(_get(record, path)):
             raise RecordError(f"record: field {path!r} must be a sha256 hex digest")
@@ -334,8 +362,8 @@ def validate_record(record: dict) -> dict:
     for k in ("iqm", "mean", "median"):
         if not 0.0 <= sr[k] <= 1.0:
             raise RecordError(f"record: metrics.solve_rate.{k} = {sr[k]} is outside [0, 1]")
-        # a percentile bootstrap interval need not contain the point estimate (IQM of discrete
-        # scores), so only its shape and range are checked
+        # a percentile bootstrap interval need not contain the point estimate (median of
+        # discrete scores), so only its shape and range are checked
         ci = sr["ci95"].get(k)
         if not (
             isinstance(ci, list)

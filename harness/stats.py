@@ -12,9 +12,18 @@ numpy only, pure functions. Conventions:
   :func:`optimality_gap`) take level scores of shape ``(..., L)`` and reduce the last axis.
 * **Stratified bootstrap**: strata are levels. One replicate resamples, independently for every
   level, ``K_l`` of that level's entries with replacement, recomputes the level scores and then
-  the statistic. Levels themselves are not resampled (the benchmark's level set is fixed). The
-  interval is the percentile interval ``[q(alpha/2), q(1 - alpha/2)]`` of the replicates
-  (``np.quantile``, linear interpolation); ``value`` is the statistic of the original data.
+  the statistic. Levels themselves are not resampled (the benchmark's level set is fixed).
+  ``value`` is the statistic of the original data. With ``q`` the quantiles of the replicates
+  (``np.quantile``, linear interpolation), the interval is either the **percentile** interval
+  ``[q(alpha/2), q(1 - alpha/2)]`` or the **basic** (reverse-percentile) interval
+  ``[2 value - q(1 - alpha/2), 2 value - q(alpha/2)]``, clipped to the statistic's range.
+  :data:`CI_METHODS` picks per statistic: basic for the IQM, percentile for the others. Why:
+  resampling attempts adds noise to every level score, and the IQM of noisier scores is biased
+  low when many levels sit at 0 (procedural splits); its percentile interval then misses the true
+  IQM (simulated coverage of a nominal 95% interval: 21% with 400 levels, 55% at 0, and 0% with
+  1,000 levels; basic: 92% and 89%). The basic interval turns that bias around. For the median
+  the basic interval under-covers (77-82% in the same simulations, percentile 97-99%), so the
+  median, mean and optimality gap keep the percentile interval.
   Draws come from ``np.random.default_rng(seed)``; replicates are processed in chunks of bounded
   memory, and the draws do not depend on the chunk size.
 * With ``bounded=True`` (the default) values outside [0, 1] are errors.
@@ -214,8 +223,36 @@ def _resamples(m: _Matrix, reps: int, rng: np.random.Generator, per_rep_factor: 
         done += c
 
 
-def _interval(value: Any, dist: np.ndarray, alpha: float) -> dict[str, float]:
+#: Bootstrap interval method per named statistic (see the module docstring); callables and
+#: :func:`probability_of_improvement` use the percentile interval.
+CI_METHODS: dict[str, str] = {
+    "mean": "percentile",
+    "median": "percentile",
+    "iqm": "basic",
+    "optimality_gap": "percentile",
+}
+_METHODS = ("percentile", "basic")
+
+
+def _method(stat: Stat, method: str | None) -> str:
+    if method is None:
+        return CI_METHODS.get(stat, "percentile") if isinstance(stat, str) else "percentile"
+    if method not in _METHODS:
+        raise StatsError(f"method must be one of {_METHODS}, got {method!r}")
+    return method
+
+
+def _interval(
+    value: Any,
+    dist: np.ndarray,
+    alpha: float,
+    method: str = "percentile",
+    bounds: tuple[float, float] = (-np.inf, np.inf),
+) -> dict[str, float]:
     lo, hi = np.quantile(dist, [alpha / 2, 1 - alpha / 2])
+    if method == "basic":
+        lo, hi = 2 * value - hi, 2 * value - lo
+    lo, hi = np.clip([lo, hi], *bounds)
     return {"value": float(value), "ci_low": float(lo), "ci_high": float(hi)}
 
 
@@ -259,16 +296,21 @@ def stratified_bootstrap_ci(
     seed: int = 0,
     alpha: float = 0.05,
     bounded: bool = True,
+    method: str | None = None,
 ) -> dict[str, float]:
-    """Statistic of a score matrix ``(L, K)`` with a ``1 - alpha`` percentile interval.
+    """Statistic of a score matrix ``(L, K)`` with a ``1 - alpha`` bootstrap interval.
 
     Returns ``{"value", "ci_low", "ci_high"}``; see :func:`bootstrap_distribution` for ``stat``
-    and the module docstring for the resampling scheme."""
+    and the module docstring for the resampling scheme. ``method`` is ``"percentile"`` or
+    ``"basic"``; None takes :data:`CI_METHODS` (percentile for callables). A basic interval of
+    a named statistic is clipped to [0, 1] when ``bounded``."""
     _check_boot_args(reps, alpha)
+    method = _method(stat, method)
     f = _resolve_stat(stat)
     m = _matrix(scores, bounded)
     dist = _boot_stats(m, {"s": f}, reps, np.random.default_rng(seed))["s"]
-    return _interval(f(m.level_means()[None, :])[0], dist, alpha)
+    bounds = (0.0, 1.0) if bounded and isinstance(stat, str) else (-np.inf, np.inf)
+    return _interval(f(m.level_means()[None, :])[0], dist, alpha, method, bounds)
 
 
 def aggregate(
@@ -281,12 +323,16 @@ def aggregate(
     """Mean, median, IQM and optimality gap (``gamma = 1``) of a score matrix ``(L, K)``.
 
     Returns ``{metric: {"value", "ci_low", "ci_high"}}``; all four intervals come from the same
-    ``reps`` stratified resamples."""
+    ``reps`` stratified resamples, each with its :data:`CI_METHODS` method."""
     _check_boot_args(reps, alpha)
     m = _matrix(scores, bounded)
     dists = _boot_stats(m, POINT_STATS, reps, np.random.default_rng(seed))
     lm = m.level_means()[None, :]
-    return {k: _interval(f(lm)[0], dists[k], alpha) for k, f in POINT_STATS.items()}
+    bounds = (0.0, 1.0) if bounded else (-np.inf, np.inf)
+    return {
+        k: _interval(f(lm)[0], dists[k], alpha, CI_METHODS[k], bounds)
+        for k, f in POINT_STATS.items()
+    }
 
 
 def _pair(x: Scores, y: Scores, bounded: bool, names: tuple[str, str]) -> _Matrix:
@@ -347,8 +393,9 @@ def finetune_gain(
 
     Both are score matrices ``(L, K_seeds)`` on the same levels in the same order (paired by
     level). Each replicate resamples the seeds of both results within every level,
-    independently, and takes the difference of the statistics. Returns
-    ``{stat: {"value", "ci_low", "ci_high"}}`` for each name in ``stats``."""
+    independently, and takes the difference of the statistics; intervals use the statistic's
+    :data:`CI_METHODS` method. Returns ``{stat: {"value", "ci_low", "ci_high"}}`` for each name
+    in ``stats``."""
     _check_boot_args(reps, alpha)
     fns = {s: _resolve_stat(s) for s in stats}
     m = _pair(finetuned, scratch, bounded, ("finetuned", "scratch"))
@@ -356,7 +403,8 @@ def finetune_gain(
     diff = {s: (lambda lm, f=f: f(lm[:, :n]) - f(lm[:, n:])) for s, f in fns.items()}
     dists = _boot_stats(m, diff, reps, np.random.default_rng(seed))
     lm = m.level_means()[None, :]
-    return {s: _interval(diff[s](lm)[0], dists[s], alpha) for s in fns}
+    bounds = (-1.0, 1.0) if bounded else (-np.inf, np.inf)
+    return {s: _interval(diff[s](lm)[0], dists[s], alpha, _method(s, None), bounds) for s in fns}
 
 
 def performance_profile(

@@ -7,6 +7,7 @@ import pytest
 
 from harness import stats
 from harness.stats import (
+    CI_METHODS,
     StatsError,
     aggregate,
     bootstrap_distribution,
@@ -176,6 +177,44 @@ def test_ci_coverage_in_simulation():
         d = stratified_bootstrap_ci(scores, "mean", reps=400, seed=i)
         covered += d["ci_low"] <= truth <= d["ci_high"]
     assert 0.88 <= covered / n_exp <= 0.99
+
+
+@pytest.mark.parametrize(
+    "zeros, ones",
+    [(0.55, 0.10), (0.0, 0.0)],
+    ids=["procedural-many-zeros", "no-mass-at-the-ends"],
+)
+def test_iqm_ci_coverage_in_simulation(zeros, ones):
+    """The IQM interval covers the true IQM of the levels' success probabilities also when most
+    levels are never solved: the regime where the percentile interval fails (it lies below the
+    point estimate and covered ~20% in this simulation); CI_METHODS gives the IQM a basic one."""
+    rng = np.random.default_rng(7)
+    u = rng.random(200)
+    p = np.where(u < zeros, 0.0, np.where(u < zeros + ones, 1.0, rng.beta(1, 2, 200)))
+    truth = iqm(p)
+    n_exp, covered = 80, 0
+    for i in range(n_exp):
+        d = stratified_bootstrap_ci(_binary_scores(rng, p, 20), "iqm", reps=400, seed=i)
+        covered += d["ci_low"] <= truth <= d["ci_high"]
+    assert covered / n_exp >= 0.85
+
+
+def test_basic_interval_reflects_percentile_around_value():
+    rng = np.random.default_rng(3)
+    scores = _binary_scores(rng, rng.uniform(0.1, 0.9, size=30), 20)
+    pct = stratified_bootstrap_ci(scores, "iqm", reps=500, method="percentile")
+    basic = stratified_bootstrap_ci(scores, "iqm", reps=500)  # the IQM's default
+    assert basic["value"] == pct["value"]
+    assert basic["ci_low"] == pytest.approx(2 * pct["value"] - pct["ci_high"])
+    assert basic["ci_high"] == pytest.approx(2 * pct["value"] - pct["ci_low"])
+    assert CI_METHODS["iqm"] == "basic" and CI_METHODS["median"] == "percentile"
+    with pytest.raises(StatsError, match="method"):
+        stratified_bootstrap_ci(scores, "iqm", reps=10, method="bca")
+    # clipped to [0, 1]: every level always solved but one, never solved
+    edge = np.ones((8, 20))
+    edge[0] = 0.0
+    d = stratified_bootstrap_ci(edge, "iqm", reps=200)
+    assert 0.0 <= d["ci_low"] <= d["ci_high"] <= 1.0
 
 
 # ----------------------------------------------------------------------------- comparisons
