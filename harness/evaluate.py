@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,11 +149,16 @@ def evaluate(
     chunk: int = 32,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int], None] | None = None,
+    timing: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-attempt outcomes, each (L, protocol.attempts): see the module docstring.
 
     ``levels`` is a stacked batch already at ``env_config.size``; ``level_hashes`` its (L,)
     hex hashes; ``progress(n)`` is called after each chunk with the number of levels done.
+    ``timing``, when given, is filled with ``computed_chunks``, ``cached_chunks``,
+    ``compute_s`` (seconds spent computing chunks in this call, compiles included) and
+    ``cached_compute_s`` (the seconds the cached chunks took when they were computed, as stored
+    beside them), so a resumed run can report the whole evaluation's compute time.
     """
     hashes = list(level_hashes)
     L = len(hashes)
@@ -175,6 +181,7 @@ def evaluate(
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
+    t = {"computed_chunks": 0, "cached_chunks": 0, "compute_s": 0.0, "cached_compute_s": 0.0}
     for lo in range(0, L, chunk):
         n = min(chunk, L - lo)
         path = None
@@ -185,19 +192,28 @@ def evaluate(
                 with np.load(path) as z:
                     for k in OUTCOMES:
                         out[k].append(z[k])
+                    if "seconds" in z.files:
+                        t["cached_compute_s"] += float(z["seconds"])
+                t["cached_chunks"] += 1
                 if progress is not None:
                     progress(n)
                 continue
+        t0 = time.perf_counter()
         idx = np.minimum(np.arange(lo, lo + chunk), L - 1)
         part = _shard(jax.tree.map(lambda x, idx=idx: x[idx], host), n_dev)
         res = jax.device_get(fn(agent.params, part, _shard(jnp.asarray(keys[idx]), n_dev)))
         res = {k: np.asarray(res[k])[:n] for k in OUTCOMES}
+        dt = time.perf_counter() - t0
+        t["computed_chunks"] += 1
+        t["compute_s"] += dt
         if path is not None:
-            _save_npz(path, res)
+            _save_npz(path, {**res, "seconds": np.float64(dt)})
         for k in OUTCOMES:
             out[k].append(res[k])
         if progress is not None:
             progress(n)
+    if timing is not None:
+        timing.update(t)
     return {k: np.concatenate(v) for k, v in out.items()}
 
 

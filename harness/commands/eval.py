@@ -31,7 +31,11 @@ def register(subparsers) -> None:
         "summary (IQM and mean solve rate with 95%% CIs, per-level solve rates) and writes the "
         "result record (JSON + per-level Parquet).",
     )
-    p.add_argument("submission", metavar="SUBMISSION", help="submission folder or org/name[@rev]")
+    p.add_argument(
+        "submission",
+        metavar="SUBMISSION",
+        help="submission folder, or a Hub reference hf://OWNER/REPO[/SUBFOLDER][@REVISION]",
+    )
     p.add_argument("--benchmark", required=True, metavar="ID", help="benchmark id or dataset DIR")
     p.add_argument("--protocol", default="zero-shot@v1", help="protocol id (default zero-shot@v1)")
     p.add_argument(
@@ -89,7 +93,9 @@ def run_eval(args) -> int:
 
     loaded = load_benchmark(args.benchmark, offline=args.offline or None, log=log)
     bench = loaded.benchmark
-    sub = load_submission(_resolve_submission(args.submission), benchmark=bench)
+    sub = load_submission(
+        _resolve_submission(args.submission), benchmark=bench, offline=args.offline or None
+    )
     obs = "entity" if sub.obs_type == "any" else sub.obs_type
     act = "multi_discrete" if sub.action_type == "any" else sub.action_type
     env_config = EnvConfig(
@@ -101,6 +107,7 @@ def run_eval(args) -> int:
         default = Path(os.path.expanduser("~/.cache/kinetix-bench/eval"))
         cache = Path(args.cache_dir) if args.cache_dir else default
     n = len(loaded.level_ids)
+    timing: dict = {}
     with tqdm(
         total=n, desc=f"{sub.id} on {bench.id}", unit="lvl", disable=args.json, leave=False
     ) as bar:
@@ -113,6 +120,7 @@ def run_eval(args) -> int:
             chunk=args.chunk,
             cache_dir=cache,
             progress=bar.update,
+            timing=timing,
         )
     record, table = make_record(
         submission=sub,
@@ -120,7 +128,8 @@ def run_eval(args) -> int:
         protocol=protocol,
         outcomes=out,
         env_config=env_config,
-        wall_clock_s=time.perf_counter() - t0,
+        # a resumed run adds the time its cached chunks took when they were computed
+        wall_clock_s=time.perf_counter() - t0 + timing["cached_compute_s"],
         started_at=started,
         bootstrap_reps=args.bootstrap_reps,
     )
@@ -145,6 +154,8 @@ def run_eval(args) -> int:
         return 0
     rates = out["solved"].mean(axis=1)
     print(f"{sub.id} on {bench.id} ({n} levels, {protocol.id}, data {loaded.origin}):")
+    if sub.source:
+        print(f"  submission commit {sub.source['commit']} of {sub.source['repo']}")
     for k in ("iqm", "mean", "median", "optimality_gap"):
         lo, hi = sr["ci95"][k]
         print(f"  {k:15s} {sr[k]:.3f}  [{lo:.3f}, {hi:.3f}]")
@@ -208,7 +219,9 @@ def run_finetune_cmd(args) -> int:
         log=lambda s: print(s, file=sys.stderr, flush=True),
     )
     bench = loaded.benchmark
-    sub = load_submission(_resolve_submission(args.submission), benchmark=bench)
+    sub = load_submission(
+        _resolve_submission(args.submission), benchmark=bench, offline=args.offline or None
+    )
     env_config = EnvConfig(
         size=bench.size,
         obs_type=sub.obs_type,

@@ -83,10 +83,14 @@ def test_cache_resumes_by_chunk(levels, random_out, tmp_path):
     first = evaluate(a, lv, h, P, ENV, chunk=1, cache_dir=tmp_path, progress=calls.append)
     assert len(list(tmp_path.glob("*.npz"))) == 3 and calls == [1, 1, 1]
     (sorted(tmp_path.glob("*.npz"))[0]).unlink()  # an "interrupted" run: one chunk missing
-    second = evaluate(a, lv, h, P, ENV, chunk=1, cache_dir=tmp_path)
+    timing = {}
+    second = evaluate(a, lv, h, P, ENV, chunk=1, cache_dir=tmp_path, timing=timing)
     for k in first:
         np.testing.assert_array_equal(first[k], second[k])
         np.testing.assert_array_equal(first[k], random_out[k])
+    # the resumed run knows what the two cached chunks cost when they were computed
+    assert timing["computed_chunks"] == 1 and timing["cached_chunks"] == 2
+    assert timing["compute_s"] > 0 and timing["cached_compute_s"] > 0
 
 
 def test_network_agent_runs(levels):
