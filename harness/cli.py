@@ -32,7 +32,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.levels",
     "harness.commands.train",
     "harness.commands.submit",
+    "harness.commands.queue",
     "harness.commands.eval",
+    "harness.commands.leaderboard",
 )
 
 #: Top-level packages whose ValueError subclasses are user errors (printed without traceback).

@@ -6,6 +6,7 @@
   wins when set), so a test run does not recompile what an earlier run compiled.
 * Hugging Face Hub offline (``HF_HUB_OFFLINE=1``, no telemetry, no progress bars), set before
   huggingface_hub is imported; tests that use the Hub cache point it at a tmp dir.
+* The submission queue (``KINETIX_BENCH_QUEUE``) is a tmp folder, never the checkout's.
 * No network: a test that connects a socket to anything but loopback (127.0.0.0/8, ::1,
   ``localhost``) or a unix socket fails, unless it is marked ``network``.
 """
@@ -89,3 +90,10 @@ def _no_network(request, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _private_queue(tmp_path_factory, monkeypatch):
+    """No test writes into the checkout's submission queue unless it points it somewhere."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("KINETIX_BENCH_QUEUE", str(base / "queue"))

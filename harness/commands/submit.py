@@ -1,4 +1,4 @@
-"""``kinetix-bench submit --dry-run PATH [--benchmark ID] [--json]``: check a submission.
+"""``kinetix-bench submit PATH --benchmark ID [--protocol P] [--queue Q]``: check, then queue.
 
 Runs every check of :func:`harness.submissions.load_submission` (files, size caps, config.json,
 safetensors structure, keys/dtypes/shapes, finite weights) and the compatibility with the
@@ -8,11 +8,19 @@ of ``--steps`` (32) agent steps on the benchmark's first level. The level comes 
 checkout, or it does not verify) the first certified hand-made level of the benchmark's size
 (``kinetix.handmade.certified_levels``) is used instead, and the report says so.
 
-Prints ``OK`` and the submission summary (architecture, parameter count, sha256, file sizes,
-rollout outcome), or one ``error: ...`` line naming the file/key and the problem (exit 2).
-JSON: ``{"what": "submit-dry-run", "ok": true, "submission": {...}, "benchmark", "level",
-"level_source", "rollout": {...}}``. Scoring is ``kinetix-bench eval``'s job: without
-``--dry-run`` the command exits 2 and says so.
+With ``--dry-run`` that is all: it prints ``OK`` and the submission summary (architecture,
+parameter count, sha256, file sizes, rollout outcome). JSON: ``{"what": "submit-dry-run", "ok":
+true, "submission": {...}, "benchmark", "level", "level_source", "rollout": {...}}``.
+
+Without it, a submission that passed is queued for evaluation (:mod:`harness.queue`): one
+PENDING request for checkpoint x benchmark x ``--protocol`` in ``--queue`` (a folder, or
+``hf://datasets/OWNER/REPO``; default ``$KINETIX_BENCH_QUEUE`` or ``leaderboard/requests/``), and
+the request id is printed; ``kinetix-bench queue run`` evaluates it. A duplicate of a queued or
+running request is refused; a finished or failed one is queued again only with ``--force``.
+JSON: ``{"what": "submit", "ok": true, "request_id", "queue", "request": {...}, "dry_run": {...}}``.
+
+A failing check prints one ``error: ...`` line naming the file/key and the problem (exit 2), and
+nothing is queued.
 """
 
 from __future__ import annotations
@@ -29,18 +37,31 @@ DEFAULT_BENCHMARK = "handmade-s-v1"
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "submit",
-        help="check a policy submission (folder or Hub model repo) with --dry-run",
+        help="check a policy submission (folder or Hub model repo) and queue it for scoring",
         description="Checks a submission folder (model.safetensors + config.json + README.md, "
         "a parameter-free config, or a Kinetix params.safetensors checkpoint) or a Hub model "
         "repo org/name[@rev] without executing anything from it, then rolls it out briefly on "
-        "the benchmark's first level. Scoring is done by `kinetix-bench eval`.",
+        "the benchmark's first level. Unless --dry-run is given, it then queues an evaluation "
+        "request and prints its id (`kinetix-bench queue run` evaluates queued requests).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("path", metavar="PATH", help="submission folder or Hub repo org/name[@rev]")
     p.add_argument(
-        "--dry-run", action="store_true", help="run every check and a short rollout (required)"
+        "--dry-run", action="store_true", help="only run every check and a short rollout"
     )
     p.add_argument("--benchmark", default=DEFAULT_BENCHMARK, metavar="ID", help="benchmark id")
+    p.add_argument(
+        "--protocol", default="zero-shot@v1", help="protocol id (zero-shot@v1, finetune-1e5@v1)"
+    )
+    p.add_argument(
+        "--queue",
+        default=None,
+        metavar="DIR|hf://datasets/OWNER/REPO",
+        help="the queue (default: $KINETIX_BENCH_QUEUE or leaderboard/requests/)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="queue again a request that finished or failed"
+    )
     p.add_argument("--attempts", type=positive_int, default=2, help="rollout attempts")
     p.add_argument("--steps", type=positive_int, default=32, help="agent steps per attempt")
     p.add_argument(
@@ -128,25 +149,21 @@ def _rollout(sub, bench, attempts: int, steps: int, log):
     return rollout, level_id, source, env_config
 
 
-def _run(args) -> int:
-    if not args.dry_run:
-        raise CommandError(
-            "submit only checks submissions for now: pass --dry-run (scoring on a benchmark is "
-            "done by `kinetix-bench eval`)"
-        )
+def _dry_run(args, path: str, log, before_rollout=None):
+    """Every check and the short rollout: ``(submission, benchmark, report dict)``.
+    ``before_rollout(submission, benchmark)`` runs between the checks and the rollout."""
     from harness.benchmarks import get_benchmark
     from harness.submissions import MAX_MODEL_BYTES, load_submission
 
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
     bench = get_benchmark(args.benchmark)
     sub = load_submission(
-        args.path,
+        path,
         max_bytes=args.max_bytes or MAX_MODEL_BYTES,
         benchmark=bench,
         cache_dir=args.cache_dir,
     )
+    if before_rollout is not None:
+        before_rollout(sub, bench)
     rollout, level_id, source, env_config = _rollout(sub, bench, args.attempts, args.steps, log)
     record = {
         "what": "submit-dry-run",
@@ -162,9 +179,50 @@ def _run(args) -> int:
         "level_source": source,
         "rollout": rollout,
     }
-    if args.json:
-        print(json.dumps(record), flush=True)
+    return sub, bench, record
+
+
+def _run(args) -> int:
+    from harness.commands.eval import _resolve_submission
+    from harness.commands.queue import submission_ref
+    from harness.protocols import parse_protocol
+    from harness.queue import new_request, open_queue
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    path = _resolve_submission(args.path)
+    if args.dry_run:
+        _, bench, record = _dry_run(args, path, log)
+        _print_dry_run(record, bench, args.json)
         return 0
+    protocol = parse_protocol(args.protocol).id  # bad protocol or queue: fail before the checks
+    queue = open_queue(args.queue)
+    made = []
+
+    def request_for(sub, bench):  # a duplicate fails here, before the slow rollout
+        ref, kind = submission_ref(path, sub)
+        made.append(new_request(ref, kind, sub.sha256, sub.id, bench.id, protocol))
+        queue.precheck(made[0], force=args.force)
+
+    sub, bench, record = _dry_run(args, path, log, before_rollout=request_for)
+    req = queue.enqueue(made[0], force=args.force)
+    if args.json:
+        out = {"what": "submit", "ok": True, "request_id": req.request_id}
+        out |= {"queue": queue.location, "request": req.to_dict(), "dry_run": record}
+        print(json.dumps(out), flush=True)
+        return 0
+    _print_dry_run(record, bench, False)
+    print(f"queued  {req.request_id}  ({req.status} in {queue.location})")
+    print("  evaluate it with `kinetix-bench queue run`; follow it with `kinetix-bench queue show`")
+    return 0
+
+
+def _print_dry_run(record: dict, bench, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(record), flush=True)
+        return
+    rollout, level_id, source = record["rollout"], record["level"], record["level_source"]
     s = record["submission"]
     print(f"OK: {s['id']} ({s['kind']}) is a valid submission for {bench.id}")
     print(f"  architecture  {s['architecture']} ({s['obs_type']}, {s['action_type']})")
@@ -179,4 +237,3 @@ def _run(args) -> int:
     )
     if source.startswith("fallback"):
         print(f"  level source  {source}")
-    return 0

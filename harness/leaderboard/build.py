@@ -1,0 +1,118 @@
+"""One call that rebuilds every leaderboard output from the result records.
+
+:func:`build_leaderboard` is what ``kinetix-bench leaderboard build``, ``kinetix-bench queue run``
+and ``kinetix-bench leaderboard refresh`` run: collect and validate the records under
+``ROOT/records`` (and any extra folders), rank them (:mod:`harness.leaderboard.table`), write
+``ROOT/leaderboard.parquet`` and ``ROOT/leaderboard.csv``, the Markdown block of
+``ROOT/README.md`` (:mod:`harness.leaderboard.markdown`) and the static ``ROOT/index.html``
+(:mod:`harness.leaderboard.page`, with the gallery of the hand-made levels). Every file is
+written atomically; a failure leaves the previous outputs in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from harness.leaderboard.table import LeaderboardError
+
+__all__ = ["BuildResult", "build_leaderboard"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_leaderboard` wrote.
+
+    Attributes:
+        root: the leaderboard folder.
+        files: paths written, in order (table Parquet, CSV, README.md, index.html).
+        records: number of record files read.
+        rows: rows of the table (ranked results).
+        groups: (benchmark, protocol, dataset commit) groups.
+        notes: what was left out or replaced, one line each.
+        skipped: invalid records left out (``skip_invalid``), one line each.
+    """
+
+    root: Path
+    files: tuple[Path, ...]
+    records: int
+    rows: int
+    groups: int
+    notes: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def build_leaderboard(
+    root: str | os.PathLike = "leaderboard",
+    *,
+    records: Iterable[str | os.PathLike] = (),
+    skip_invalid: bool = False,
+    page: bool = True,
+    gallery: bool = True,
+    thumb: int = 96,
+    generated_at: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Rebuilds the leaderboard under ``root`` from ``root/records`` plus ``records`` folders.
+
+    ``generated_at`` (ISO time) stamps the page; None uses the newest record's ``created_at``,
+    so rebuilding from the same records gives the same page. ``log`` receives notes and
+    warnings. Raises :class:`LeaderboardError` when there is no finished record or a record is
+    invalid (unless ``skip_invalid``)."""
+    from harness.leaderboard.markdown import markdown_table, update_readme
+    from harness.leaderboard.table import (
+        GROUP_KEYS,
+        build_table,
+        collect_records,
+        load_per_level,
+        write_table,
+    )
+
+    say = log or (lambda s: None)
+    root = Path(root)
+    folders = [Path(d) for d in records]
+    if (root / "records").is_dir() and (root / "records").resolve() not in {
+        f.resolve() for f in folders
+    }:
+        folders.insert(0, root / "records")
+    if not folders:
+        raise LeaderboardError(f"{root / 'records'} does not exist (give a records folder)")
+    notes: list[str] = []
+    skipped: list[str] = []
+
+    def note(s: str) -> None:
+        notes.append(s)
+        say(f"note: {s}")
+
+    def warn(s: str) -> None:
+        skipped.append(s)
+        say(f"warning: {s}")
+
+    found = collect_records(folders, skip_invalid=skip_invalid, warn=warn)
+    table = build_table(found, root=root, note=note)
+    if table.empty:
+        raise LeaderboardError(f"no finished result records found ({len(found)} read)")
+    root.mkdir(parents=True, exist_ok=True)
+    files = [*write_table(table, root)]
+    files.append(update_readme(root / "README.md", markdown_table(table)))
+    if page:
+        from harness.leaderboard.gallery_data import hand_made_gallery
+        from harness.leaderboard.page import render_page
+
+        per_level = load_per_level(table, root)
+        cards = hand_made_gallery(table, per_level, size=thumb, log=say) if gallery else None
+        stamp = generated_at or max(str(t) for t in table["created_at"])
+        files.append(
+            render_page(table, per_level, root / "index.html", gallery=cards, generated_at=stamp)
+        )
+    return BuildResult(
+        root=root,
+        files=tuple(Path(f) for f in files),
+        records=len(found),
+        rows=len(table),
+        groups=int(table.groupby(list(GROUP_KEYS)).ngroups),
+        notes=tuple(notes),
+        skipped=tuple(skipped),
+    )

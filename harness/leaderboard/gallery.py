@@ -1,0 +1,119 @@
+"""HTML for the gallery of hand-made levels on the leaderboard page.
+
+The gallery is a grid of cards, one per level, grouped by dataset config (in the order given):
+the level's thumbnail embedded as a base64 PNG ``data:`` URI (no external files), its id, its
+config and the best solve rate any submission reached on it. :func:`check_gallery` validates
+the input (``render_page`` calls it first); every string is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import struct
+
+__all__ = ["check_gallery", "png_size", "render_gallery"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` in pixels from a PNG's IHDR chunk, or None if it is not a PNG."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    w, h = struct.unpack(">II", data[16:24])
+    return int(w), int(h)
+
+
+def _best(solved_by: dict) -> tuple[float, list[str]]:
+    """Best finite rate and the submissions that reach it (NaN when there is none)."""
+    rates = {str(k): float(v) for k, v in solved_by.items() if math.isfinite(float(v))}
+    if not rates:
+        return math.nan, []
+    top = max(rates.values())
+    return top, sorted(k for k, v in rates.items() if v == top)
+
+
+def _card(item: dict) -> str:
+    level_id, config = str(item["level_id"]), str(item["config"])
+    png = bytes(item["thumbnail_png"])
+    size = png_size(png)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    solved_by = item.get("solved_by") or {}
+    rate, who = _best(solved_by)
+    if who:
+        names = ", ".join(who[:3]) + (f" +{len(who) - 3}" if len(who) > 3 else "")
+        best = f'best <b>{rate:.2f}</b> <span class="who">{_e(names)}</span>'
+        rank = sorted(solved_by.items(), key=lambda kv: (-float(kv[1]), str(kv[0])))
+        tip = "\n".join(f"{k}: {float(v):.3f}" for k, v in rank)
+        data_rate = f"{rate:.6g}"
+    else:
+        best, tip, data_rate = '<span class="who">not evaluated</span>', "", ""
+    name = level_id.rsplit("/", 1)[-1]
+    return (
+        f'<figure class="level-card" data-level-id="{_e(level_id)}" data-config="{_e(config)}" '
+        f'data-best-rate="{data_rate}" title="{_e(tip)}">'
+        f'<img src="{uri}" alt="{_e("level " + level_id)}"{dims}>'
+        f'<figcaption><span class="level-name">{_e(name)}</span>'
+        f'<code class="level-id">{_e(level_id)}</code>'
+        f'<span class="best">{best}</span></figcaption></figure>'
+    )
+
+
+def check_gallery(gallery, error: type[Exception] = ValueError) -> list[dict]:
+    """The gallery items as a list, checked; ``error`` (naming the item and field) if bad."""
+    if gallery is None:
+        return []
+    if isinstance(gallery, (str, bytes, dict)) or not hasattr(gallery, "__iter__"):
+        raise error(f"gallery: expected a list of dicts, got {type(gallery).__name__}")
+    items = list(gallery)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise error(f"gallery[{i}]: expected a dict, got {type(item).__name__}")
+        for key in ("level_id", "config"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise error(f"gallery[{i}].{key}: expected a non-empty string")
+        png = item.get("thumbnail_png")
+        if not isinstance(png, (bytes, bytearray)) or not bytes(png).startswith(PNG_SIGNATURE):
+            raise error(f"gallery[{i}].thumbnail_png: expected PNG bytes")
+        solved = item.get("solved_by")
+        if solved is not None and not isinstance(solved, dict):
+            raise error(f"gallery[{i}].solved_by: expected a dict of solve rates or None")
+        for name, rate in (solved or {}).items():
+            try:
+                float(rate)
+            except (TypeError, ValueError):
+                raise error(
+                    f"gallery[{i}].solved_by[{name!r}]: expected a number, got {rate!r}"
+                ) from None
+    return items
+
+
+def render_gallery(items: list[dict]) -> str:
+    """The gallery ``<section>``: one ``<h3>`` and card grid per config, in order of first use.
+
+    ``items``: dicts ``{level_id: str, config: str, thumbnail_png: bytes, solved_by:
+    {submission_id: solve rate in [0, 1]} or None}``.
+    """
+    configs: dict[str, list[dict]] = {}
+    for item in items:
+        configs.setdefault(str(item["config"]), []).append(item)
+    out = [
+        '<section class="gallery" id="gallery"><h2>Hand-made levels</h2>'
+        '<p class="note">Each card shows the level\'s first frame, its id and the best solve '
+        "rate any submission reached on it (hover for every submission's rate).</p>"
+    ]
+    for config, group in configs.items():
+        out.append(
+            f'<h3 class="gallery-config">{_e(config)} <span class="count">{len(group)} '
+            f"level{'s' if len(group) != 1 else ''}</span></h3>"
+        )
+        out.append('<div class="cards">' + "".join(_card(item) for item in group) + "</div>")
+    out.append("</section>")
+    return "".join(out)

@@ -1,0 +1,519 @@
+"""The static leaderboard web page: one self-contained ``index.html`` (DESIGN §9).
+
+:func:`render_page` takes the leaderboard table (``harness.leaderboard.table.build_table``: one
+row per benchmark, protocol, dataset commit and submission) and the per-level scores
+(``load_per_level``) and writes one HTML file that needs no server and loads nothing from
+anywhere: inline CSS, a small inline vanilla script (sortable tables) allowed by a hash in the
+page's Content-Security-Policy, inline SVG plots (:mod:`harness.leaderboard.plots`) and, for
+the gallery, thumbnails as base64 ``data:`` URIs. The only links are relative links to the
+result records (``record_path``/``per_level_path``, relative to the folder of ``index.html``).
+
+Every string that comes from a record is escaped with :func:`html.escape` (attributes included).
+Bad input raises :class:`PageError` naming the field; the file is written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import html
+import math
+import os
+import re
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+import pandas as pd
+
+from harness.leaderboard import plots
+from harness.leaderboard.gallery import check_gallery, render_gallery
+
+__all__ = ["PageError", "TABLE_COLUMNS", "render_page", "build_html"]
+
+# The table columns this page reads (a subset of the table's contract).
+TABLE_COLUMNS = (
+    "benchmark_id", "protocol", "protocol_id", "dataset_commit", "level_set_sha256", "n_levels",
+    "submission_id", "architecture", "obs_type", "action_type", "rank", "band", "iqm",
+    "iqm_ci_low", "iqm_ci_high", "mean", "mean_ci_low", "mean_ci_high", "optimality_gap",
+    "scratch_iqm", "gain_iqm", "gain_ci_low", "gain_ci_high", "env_steps", "created_at",
+    "result_id", "record_path", "per_level_path",
+)  # fmt: skip
+GROUP_KEYS = ["benchmark_id", "protocol", "dataset_commit"]
+DEFAULT_TITLE = "kinetix-bench leaderboard"
+
+
+class PageError(ValueError):
+    """Input that the leaderboard page cannot be built from (the message names the field)."""
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _isnan(x) -> bool:
+    try:
+        return x is None or not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _f3(x) -> str:
+    return "\u2013" if _isnan(x) else f"{float(x):.3f}"
+
+
+def _sortkey(x) -> str:
+    """The ``data-sort`` value of a numeric cell: empty for NaN (sorted last either way)."""
+    return "" if _isnan(x) else f"{float(x):.10g}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "x"
+
+
+def _short_hash(text: str, n: int = 12) -> str:
+    """``bundled:3b62be80ec29...`` -> ``bundled:3b62be80ec29``; plain hashes to ``n`` chars."""
+    head, sep, tail = str(text).rpartition(":")
+    return f"{head}{sep}{tail[:n]}" + ("\u2026" if len(tail) > n else "")
+
+
+def _href(path) -> str | None:
+    """A relative link to a record file, or None when ``path`` is missing or not relative."""
+    if path is None or (isinstance(path, float) and math.isnan(path)):
+        return None
+    p = str(path).replace("\\", "/")
+    if not p or p.startswith("/") or ".." in p.split("/"):
+        return None
+    return urllib.parse.quote(p, safe="/")  # "a:b" -> "a%3Ab": never a scheme or a host
+
+
+# -- input checks -------------------------------------------------------------------------------
+
+
+def _check_table(table) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise PageError(f"table: expected a pandas DataFrame, got {type(table).__name__}")
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise PageError(f"table: missing columns {missing}")
+    return table
+
+
+def _check_per_level(per_level) -> pd.DataFrame | None:
+    if per_level is None:
+        return None
+    if not isinstance(per_level, pd.DataFrame):
+        raise PageError(f"per_level: expected a pandas DataFrame, got {type(per_level).__name__}")
+    need = ["level_id", "solve_rate"]
+    if "result_id" not in per_level.columns:
+        need += ["benchmark_id", "protocol", "submission_id"]
+    missing = [c for c in need if c not in per_level.columns]
+    if missing:
+        raise PageError(f"per_level: missing columns {missing}")
+    return per_level
+
+
+# -- sections -----------------------------------------------------------------------------------
+
+
+def _is_finetune(group: pd.DataFrame) -> bool:
+    return str(group["protocol_id"].iloc[0]).startswith("finetune")
+
+
+def _has_gains(group: pd.DataFrame) -> bool:
+    return bool(group["gain_iqm"].notna().any())
+
+
+def _ci_cell(v, lo, hi) -> str:
+    ci = "" if _isnan(lo) and _isnan(hi) else f' <span class="ci">[{_f3(lo)}, {_f3(hi)}]</span>'
+    return f'<td class="num" data-sort="{_sortkey(v)}">{_f3(v)}{ci}</td>'
+
+
+def _row(r, gains: bool) -> str:
+    band = "" if _isnan(r.band) else int(r.band)
+    band_cls = f"band-{(band - 1) % len(plots.BAND_COLOURS) + 1}" if band != "" else "band-x"
+    steps = "" if _isnan(r.env_steps) else int(r.env_steps)
+    links, sep = [], " \u00b7 "
+    for label, path in (("JSON", r.record_path), ("Parquet", r.per_level_path)):
+        href = _href(path)
+        if href:
+            links.append(f'<a href="{_e(href)}" title="{_e(path)}">{label}</a>')
+    sub = (
+        f'<td class="sub" data-sort="{_e(r.submission_id)}"><span class="name">'
+        f'{_e(r.submission_id)}</span><span class="kind" title="observations \u00b7 actions">'
+        f"{_e(r.obs_type)} \u00b7 {_e(r.action_type)}</span></td>"
+    )
+    cells = [
+        f'<td class="num" data-sort="{_sortkey(r.rank)}">{_e(r.rank)}</td>',
+        f'<td data-sort="{band}"><span class="band {band_cls}">{band}</span></td>',
+        sub,
+        f'<td data-sort="{_e(r.architecture)}">{_e(r.architecture)}</td>',
+        _ci_cell(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
+        _ci_cell(r.mean, r.mean_ci_low, r.mean_ci_high),
+        f'<td class="num" data-sort="{_sortkey(r.optimality_gap)}">{_f3(r.optimality_gap)}</td>',
+    ]
+    if gains:
+        cells += [
+            f'<td class="num" data-sort="{_sortkey(r.scratch_iqm)}">{_f3(r.scratch_iqm)}</td>',
+            _ci_cell(r.gain_iqm, r.gain_ci_low, r.gain_ci_high),
+        ]
+    cells += [
+        f'<td class="num" data-sort="{_sortkey(r.n_levels)}">{_e(r.n_levels)}</td>',
+        f'<td class="num" data-sort="{steps}">{f"{steps:,}" if steps != "" else ""}</td>',
+        f'<td class="links" data-sort="{_e(r.record_path)}">{sep.join(links)}</td>',
+    ]
+    attrs = (
+        f'class="lb-row" id="row-{_e(_slug(str(r.result_id))[:24])}" '
+        f'data-submission="{_e(r.submission_id)}" data-rank="{_e(r.rank)}" '
+        f'data-band="{band}" data-iqm="{_sortkey(r.iqm)}" data-result-id="{_e(r.result_id)}"'
+    )
+    return f"<tr {attrs}>" + "".join(cells) + "</tr>"
+
+
+_NUMERIC = {"rank", "iqm", "mean", "optimality_gap", "scratch_iqm", "gain_iqm", "n_levels",
+            "env_steps"}  # fmt: skip
+
+
+def _header_label(label: str) -> str:
+    """``"IQM [95% CI]"`` -> ``IQM`` (with the sort arrow) over a small ``[95% CI]`` line."""
+    main, bracket, rest = label.partition(" [")
+    sub = f'<span class="ci">[{_e(rest)}</span>' if bracket else ""
+    return f'<span class="h">{_e(main)}</span>{sub}'
+
+
+def _table(group: pd.DataFrame, table_id: str) -> str:
+    gains = _is_finetune(group) and _has_gains(group)
+    heads = [
+        ("rank", "rank", "Rank, 1 = best IQM"),
+        ("band", "band", "Rank band: submissions whose 95% CIs overlap share a band"),
+        ("submission", "submission", ""),
+        ("architecture", "architecture", ""),
+        ("iqm", "IQM [95% CI]", "Interquartile mean of per-level solve rates"),
+        ("mean", "mean [95% CI]", "Mean per-level solve rate"),
+        (
+            "optimality_gap",
+            "optimality gap",
+            "Mean shortfall below a solve rate of 1; lower is better",
+        ),
+    ]
+    if gains:
+        heads += [
+            ("scratch_iqm", "scratch IQM", "IQM of PPO from scratch, same budget"),
+            ("gain_iqm", "gain [95% CI]", "IQM fine-tuned minus IQM from scratch"),
+        ]
+    heads += [
+        ("n_levels", "levels", ""),
+        ("env_steps", "env steps", "Environment steps used"),
+        ("record", "record", "The result record (JSON) and its per-level scores (Parquet)"),
+    ]
+    th = "".join(
+        f'<th scope="col" data-col="{key}"'
+        + (' class="num"' if key in _NUMERIC else "")
+        + (' aria-sort="ascending"' if key == "rank" else "")
+        + (f' title="{_e(tip)}"' if tip else "")
+        + f">{_header_label(label)}</th>"
+        for key, label, tip in heads
+    )
+    rows = "".join(_row(r, gains) for r in group.itertuples(index=False))
+    return (
+        f'<div class="table-wrap"><table class="lb-table" id="{table_id}">'
+        f"<thead><tr>{th}</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _level_matrix(group: pd.DataFrame, per_level: pd.DataFrame | None):
+    """Level ids (first-seen order) and their ``(L, S)`` solve rates for the group's rows."""
+    if per_level is None or per_level.empty:
+        return [], []
+    if "result_id" in per_level.columns:
+        ids = dict(zip(group["result_id"], group["submission_id"], strict=True))
+        sel = per_level[per_level["result_id"].isin(list(ids))].copy()
+        sel["_sub"] = sel["result_id"].map(ids)
+    else:
+        b, p = group["benchmark_id"].iloc[0], group["protocol"].iloc[0]
+        sel = per_level[(per_level["benchmark_id"] == b) & (per_level["protocol"] == p)].copy()
+        sel = sel[sel["submission_id"].isin(list(group["submission_id"]))]
+        sel["_sub"] = sel["submission_id"]
+    if sel.empty:
+        return [], []
+    w = sel["attempts"].astype(float) if "attempts" in sel.columns else 1.0
+    sel["_w"], sel["_ws"] = w, sel["solve_rate"].astype(float) * w
+    agg = sel.groupby(["level_id", "_sub"], sort=False)[["_ws", "_w"]].sum()
+    rate = (agg["_ws"] / agg["_w"]).to_dict()
+    levels = list(dict.fromkeys(sel["level_id"]))
+    subs = list(group["submission_id"])
+    return levels, [[rate.get((lv, s), math.nan) for s in subs] for lv in levels]
+
+
+_CAPTIONS = {
+    "iqm": "IQM of per-level solve rates; whiskers: 95% CI; colour: rank band.",
+    "heatmap": "Solve rate per level (rows) and submission (columns).",
+    "gain": "IQM after fine-tuning minus IQM of PPO from scratch with the same budget; "
+    "whiskers: 95% CI.",
+}
+_NO_LEVELS = '<p class="note">No per-level scores for this group.</p>'
+_NO_GAINS = (
+    '<p class="note">These fine-tune records have no from-scratch baseline, so there is no '
+    "gain to plot.</p>"
+)
+
+
+def _figure(caption: str, svg: str, cls: str) -> str:
+    return f'<figure class="plot-fig {cls}">{svg}<figcaption>{_e(caption)}</figcaption></figure>'
+
+
+def _group_section(key, group: pd.DataFrame, per_level, sec_id: str) -> str:
+    benchmark, protocol, commit = (str(k) for k in key)
+    group = group.sort_values("rank", kind="stable")
+    first = group.iloc[0]
+    n = len(group)
+    out = [
+        f'<section class="group" id="{sec_id}" data-benchmark="{_e(benchmark)}" '
+        f'data-protocol="{_e(protocol)}" data-dataset-commit="{_e(commit)}">'
+        f'<h2>{_e(benchmark)} <span class="protocol">{_e(protocol)}</span></h2>'
+        f'<p class="meta">dataset commit <code title="{_e(commit)}">{_e(_short_hash(commit))}'
+        f'</code> \u00b7 level set <code title="{_e(first.level_set_sha256)}">'
+        f"{_e(_short_hash(first.level_set_sha256))}</code> \u00b7 {_e(first.n_levels)} levels "
+        f"\u00b7 {n} submission{'s' if n != 1 else ''}</p>",
+        _table(group, "table-" + sec_id),
+        '<div class="plots">',
+    ]
+    names, col = list(group["submission_id"].astype(str)), lambda c: list(group[c])
+    what = f"{benchmark}, {protocol}"
+    svg = plots.interval_plot(names, col("iqm"), col("iqm_ci_low"), col("iqm_ci_high"),
+                              col("band"), title=f"IQM solve rate with 95% CI: {what}")  # fmt: skip
+    out.append(_figure(_CAPTIONS["iqm"], svg, "fig-iqm"))
+    if benchmark.startswith("handmade"):
+        levels, matrix = _level_matrix(group, per_level)
+        labels = [str(lv).rsplit("/", 1)[-1] for lv in levels]
+        svg = levels and plots.heatmap(levels, names, matrix, level_labels=labels,
+                                       title=f"Per-level solve rate: {what}")  # fmt: skip
+        out.append(_figure(_CAPTIONS["heatmap"], svg, "fig-heatmap") if levels else _NO_LEVELS)
+    if _is_finetune(group) and _has_gains(group):
+        svg = plots.gain_plot(names, col("gain_iqm"), col("gain_ci_low"), col("gain_ci_high"),
+                              title=f"Fine-tuning gain: {what}")  # fmt: skip
+        out.append(_figure(_CAPTIONS["gain"], svg, "fig-gain"))
+    elif _is_finetune(group):
+        out.append(_NO_GAINS)
+    out.append("</div></section>")
+    return "".join(out)
+
+
+def _header(table: pd.DataFrame, title: str, generated_at: str, sections) -> str:
+    n_rec = int(table["result_id"].nunique())
+    latest = str(table["created_at"].max()) if len(table) else "\u2013"
+    nav = "".join(
+        f'<li><a href="#{sid}">{_e(b)} <span class="protocol">{_e(p)}</span></a> '
+        f'<span class="count">{n} submission{"s" if n != 1 else ""}</span></li>'
+        for sid, b, p, n in sections
+    )
+    has_ft = any(_is_finetune(g) for _, g in table.groupby(GROUP_KEYS, sort=False))
+    ft_note = (
+        ""
+        if has_ft
+        else '<p class="note" id="finetune-note">No fine-tuning records yet: the fine-tuning '
+        "gain plot appears once a fine-tune protocol record is in the leaderboard.</p>"
+    )
+    return (
+        f'<header><h1>{_e(title)}</h1><p class="generated">Generated <time>{_e(generated_at)}'
+        f"</time> from {n_rec} result record{'s' if n_rec != 1 else ''} (latest record "
+        f"{_e(latest)}).</p>"
+        '<div class="explain"><p><b>How to read it.</b> Every submission is scored on a '
+        "benchmark's fixed level set. A level's score is its solve rate over the evaluation "
+        "episodes (or training seeds, for fine-tuning). <b>IQM</b> is the interquartile mean of "
+        "the level scores: the mean of the middle 50%, robust to a few outlier levels. The "
+        "<b>95% CI</b> is a stratified bootstrap percentile interval (levels are strata; "
+        "episodes are resampled within each level). Rank is by IQM; submissions whose CIs "
+        "overlap share a <b>band</b>, so only a band change is a clear difference. The "
+        "optimality gap is the mean shortfall below a solve rate of 1 (lower is better).</p>"
+        "<p><b>Built only from result records.</b> Each row comes from one committed result "
+        "record (JSON, with its per-level Parquet, linked in the last column); records are "
+        "grouped by benchmark, protocol and dataset commit and never mixed across them.</p>"
+        f'</div>{ft_note}<nav><ul class="toc">{nav}</ul></nav></header>'
+    )
+
+
+_CSS = """
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
+sans-serif;color:#111827;background:#f3f4f6}
+main{max-width:1240px;margin:0 auto;padding:24px 20px 48px}
+h1{font-size:1.8rem;margin:0 0 4px}
+h2{font-size:1.3rem;margin:0 0 4px}
+h3{font-size:1.05rem;margin:18px 0 8px}
+header,section{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:18px 22px;
+margin-bottom:20px}
+.generated,.meta,.note,.count{color:#4b5563;font-size:.9rem}
+.explain{background:#f9fafb;border-left:4px solid #2563eb;padding:6px 14px;margin:12px 0;
+font-size:.92rem}
+.toc{list-style:none;padding:0;margin:8px 0 0;display:flex;flex-wrap:wrap;gap:6px 18px}
+.protocol{font-weight:400;color:#4b5563;font-size:.85em;background:#eef2ff;border-radius:4px;
+padding:1px 6px}
+code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f4f6;
+padding:1px 4px;border-radius:4px}
+a{color:#1d4ed8;text-decoration:none}a:hover{text-decoration:underline}
+.table-wrap{overflow-x:auto;margin:12px 0}
+table.lb-table{border-collapse:collapse;width:100%;font-size:.88rem}
+.lb-table th,.lb-table td{padding:6px 8px;border-bottom:1px solid #e5e7eb;text-align:left;
+vertical-align:top;white-space:nowrap}
+.lb-table th{background:#f9fafb;cursor:pointer;user-select:none;font-weight:600}
+.lb-table th:hover{background:#eef2ff}
+.lb-table th .h::after{content:"\\00a0\\2195";color:#9ca3af;font-size:.8em}
+.lb-table th[aria-sort=ascending] .h::after{content:"\\00a0\\25B2";color:#111827}
+.lb-table th[aria-sort=descending] .h::after{content:"\\00a0\\25BC";color:#111827}
+.lb-table tbody tr:hover{background:#f9fafb}
+.lb-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ci{display:block;color:#6b7280;font-size:.8em}
+.lb-table th{vertical-align:bottom;white-space:normal;min-width:3.6em}
+.lb-table th.num{text-align:right}
+.sub .name{font-weight:600;display:block;white-space:normal;word-break:break-word;
+max-width:22em}
+.sub .kind{color:#6b7280;font-size:.8em}
+.band{display:inline-block;min-width:1.7em;text-align:center;border-radius:999px;color:#fff;
+font-weight:600;font-size:.85em;padding:0 6px}
+.band-x{background:#6b7280}
+.plots{display:flex;flex-direction:column;gap:8px}
+.plot-fig{margin:8px 0;overflow-x:auto}
+.plot-fig svg{max-width:100%;height:auto;display:block}
+.plot-fig figcaption{color:#4b5563;font-size:.85rem;margin-top:4px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}
+.level-card{margin:0;border:1px solid #e5e7eb;border-radius:8px;padding:8px;background:#fff}
+.level-card img{width:100%;height:auto;display:block;border-radius:4px;background:#f3f4f6}
+.level-card figcaption{display:flex;flex-direction:column;gap:2px;margin-top:6px;
+font-size:.85rem}
+.level-name{font-weight:600;word-break:break-word}
+.level-id{font-size:11px;word-break:break-all}
+.best .who{color:#4b5563}
+footer{color:#6b7280;font-size:.8rem;text-align:center}
+@media (max-width:700px){main{padding:12px 8px}header,section{padding:12px}}
+"""
+
+_JS = """
+(function () {
+  function key(cell) {
+    var v = cell.getAttribute('data-sort');
+    return v === null ? cell.textContent.trim() : v;
+  }
+  function sortBy(table, th, col) {
+    var dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
+    Array.prototype.forEach.call(th.parentNode.cells, function (c) {
+      c.removeAttribute('aria-sort');
+    });
+    th.setAttribute('aria-sort', dir);
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var keys = rows.map(function (r) { return key(r.cells[col]); });
+    var numeric = keys.every(function (k) { return k === '' || !isNaN(Number(k)); });
+    var order = rows.map(function (r, i) { return i; });
+    order.sort(function (a, b) {
+      var ka = keys[a], kb = keys[b], c;
+      if (ka === '' || kb === '') {
+        if (ka === kb) { return a - b; }
+        return ka === '' ? 1 : -1;
+      }
+      if (numeric) { c = Number(ka) - Number(kb); }
+      else { c = ka.localeCompare(kb, undefined, {numeric: true, sensitivity: 'base'}); }
+      if (dir === 'descending') { c = -c; }
+      return c || a - b;
+    });
+    order.forEach(function (i) { body.appendChild(rows[i]); });
+  }
+  document.querySelectorAll('table.lb-table').forEach(function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.tabIndex = 0;
+      th.addEventListener('click', function () { sortBy(table, th, col); });
+      th.addEventListener('keydown', function (ev) {
+        if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); sortBy(table, th, col); }
+      });
+    });
+  });
+})();
+"""
+
+
+def _band_css() -> str:
+    return "".join(f".band-{i + 1}{{background:{c}}}" for i, c in enumerate(plots.BAND_COLOURS))
+
+
+def build_html(
+    table: pd.DataFrame,
+    per_level=None,
+    *,
+    gallery=None,
+    title=DEFAULT_TITLE,
+    generated_at: str | None = None,
+) -> str:
+    """The page as a string (see :func:`render_page`; the same checks, nothing written)."""
+    table = _check_table(table)
+    per_level = _check_per_level(per_level)
+    items = check_gallery(gallery, PageError)
+    if generated_at is None:
+        generated_at = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body, sections, used = [], [], set()
+    for key, group in table.groupby(GROUP_KEYS, sort=False):
+        sid = "g-" + _slug(f"{key[0]}--{key[1]}--{_short_hash(key[2], 8)}")
+        while sid in used:
+            sid += "-x"
+        used.add(sid)
+        sections.append((sid, key[0], key[1], len(group)))
+        body.append(_group_section(key, group, per_level, sid))
+    if not sections:
+        body.append(
+            '<section class="group empty"><p class="note">No result records yet.</p></section>'
+        )
+    if items:
+        body.append(render_gallery(items))
+    script_hash = base64.b64encode(hashlib.sha256(_JS.encode()).digest()).decode()
+    csp = (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="kinetix-bench harness.leaderboard.page">'
+        f"<title>{_e(title)}</title><style>{_CSS}{_band_css()}</style></head><body><main>"
+        + _header(table, title, generated_at, sections)
+        + "".join(body)
+        + "<footer>Static page: no server, no external assets. Rebuild it with "
+        "<code>kinetix-bench leaderboard build</code>.</footer></main>"
+        f"<script>{_JS}</script></body></html>\n"
+    )
+
+
+def render_page(
+    table: pd.DataFrame,
+    per_level,
+    out_path,
+    *,
+    gallery=None,
+    title=DEFAULT_TITLE,
+    generated_at: str | None = None,
+) -> Path:
+    """Write the leaderboard as one self-contained HTML file, atomically; return its path.
+
+    ``table``: the leaderboard table (columns as ``build_table``; at least :data:`TABLE_COLUMNS`),
+    one section per (benchmark_id, protocol, dataset_commit) in table order, rows by rank.
+    ``per_level``: per-level scores (``level_id``, ``solve_rate``, optional ``attempts`` as the
+    weight, matched to rows by ``result_id``, else by benchmark_id/protocol/submission_id), or
+    None; feeds the heat map of each hand-made group. ``gallery``: list of ``{level_id, config,
+    thumbnail_png: bytes, solved_by: {submission_id: rate}}`` or None. ``generated_at``: the
+    timestamp shown (default: now, UTC). Raises :class:`PageError` on bad input.
+    """
+    doc = build_html(table, per_level, gallery=gallery, title=title, generated_at=generated_at)
+    path = Path(out_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(doc)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,433 @@
+"""The leaderboard table, built only from result records (DESIGN §9).
+
+* :func:`collect_records` finds every record JSON under some folders (recursively), validates it
+  (:func:`harness.records.read_record`) and checks its per-level Parquet file beside it (same
+  stem): present, same ``result_id``, ``n_levels`` distinct levels, mean solve rate equal to the
+  record's. A bad record is a :class:`LeaderboardError` naming the file, or, with
+  ``skip_invalid``, a warning and the file is left out.
+* :func:`build_table` makes one row per (benchmark id, protocol ``<id>@v<version>``, dataset
+  commit, submission id). Groups are (benchmark id, protocol, dataset commit): results on
+  different dataset commits are never ranked together. Two records of one submission in one
+  group: the newest by ``created_at`` is kept (a note says which was dropped). Only ``FINISHED``
+  records are ranked, and none on a registered benchmark marked ``leaderboard=False`` (the
+  validation splits).
+* **Rank**: within a group, by IQM of the solve rate (higher first), ties broken by the mean;
+  entries equal in both share a rank (1, 1, 3). **Band**: walk the group in rank order; the
+  first entry leads band 1; an entry whose IQM 95% CI intersects the CI of the current band's
+  leader joins that band, otherwise it starts the next band and leads it. So every member of a
+  band has a CI that overlaps its leader's, and band numbers never decrease down the ranking.
+* :func:`write_table` writes ``leaderboard.parquet`` and ``leaderboard.csv`` atomically;
+  :func:`read_table` reads either back with the column types of :data:`COLUMNS`.
+
+The Markdown rendering lives in :mod:`harness.leaderboard.markdown`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "LeaderboardError",
+    "RecordFile",
+    "collect_records",
+    "build_table",
+    "load_per_level",
+    "write_table",
+    "read_table",
+    "empty_table",
+    "load_record_file",
+]
+
+
+class LeaderboardError(ValueError):
+    """The leaderboard cannot be built or read as asked (the message names the file)."""
+
+
+#: The table's columns, in order, with their kinds ("str", "int", "float").
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("benchmark_id", "str"),
+    ("protocol", "str"),
+    ("protocol_id", "str"),
+    ("protocol_version", "int"),
+    ("dataset_commit", "str"),
+    ("level_set_sha256", "str"),
+    ("n_levels", "int"),
+    ("submission_id", "str"),
+    ("architecture", "str"),
+    ("obs_type", "str"),
+    ("action_type", "str"),
+    ("checkpoint_sha256", "str"),
+    ("rank", "int"),
+    ("band", "int"),
+    ("iqm", "float"),
+    ("iqm_ci_low", "float"),
+    ("iqm_ci_high", "float"),
+    ("mean", "float"),
+    ("mean_ci_low", "float"),
+    ("mean_ci_high", "float"),
+    ("median", "float"),
+    ("optimality_gap", "float"),
+    ("scratch_iqm", "float"),
+    ("gain_iqm", "float"),
+    ("gain_ci_low", "float"),
+    ("gain_ci_high", "float"),
+    ("env_steps", "int"),
+    ("wall_clock_s", "float"),
+    ("device_kind", "str"),
+    ("created_at", "str"),
+    ("result_id", "str"),
+    ("record_path", "str"),
+    ("per_level_path", "str"),
+)
+_KINDS = dict(COLUMNS)
+_DTYPES = {"str": "str", "int": "int64", "float": "float64"}
+GROUP_KEYS = ("benchmark_id", "protocol", "dataset_commit")
+_PER_LEVEL_COLUMNS = ("result_id", "level_id", "level_hash", "train_seed", "solve_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordFile:
+    """A validated record and where it lives: ``path`` (the JSON) and ``per_level_path`` (the
+    Parquet beside it)."""
+
+    record: dict
+    path: Path
+    per_level_path: Path
+
+    @property
+    def protocol(self) -> str:
+        p = self.record["protocol"]
+        return f"{p['protocol_id']}@v{p['protocol_version']}"
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """(benchmark id, protocol, dataset commit, submission id)."""
+        b = self.record["benchmark"]
+        sub = self.record["submission"]["model_id"]
+        return (b["benchmark_id"], self.protocol, b["dataset_commit"], sub)
+
+
+# ------------------------------------------------------------------------------- collecting
+def _json_files(folder: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        out += [
+            Path(dirpath) / f
+            for f in sorted(filenames)
+            if f.endswith(".json") and not f.startswith(".")
+        ]
+    return out
+
+
+def _check_per_level(rec: dict, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise LeaderboardError(
+            f"{path}: the per-level file of {path.with_suffix('.json')} is missing"
+        )
+    try:
+        df = pq.read_table(path, columns=list(_PER_LEVEL_COLUMNS)).to_pandas()
+    except Exception as e:  # pyarrow raises several types for bad files and missing columns
+        raise LeaderboardError(f"{path}: cannot read the per-level file ({e})") from None
+    if df.empty:
+        raise LeaderboardError(f"{path}: the per-level file has no rows")
+    if set(df["result_id"]) != {rec["result_id"]}:
+        raise LeaderboardError(
+            f"{path}: result_id does not match its record's ({rec['result_id'][:12]}...)"
+        )
+    n = df["level_hash"].nunique()
+    if n != rec["benchmark"]["n_levels"]:
+        raise LeaderboardError(
+            f"{path}: {n} levels but the record says n_levels = {rec['benchmark']['n_levels']}"
+        )
+    mean = float(df.groupby("level_hash", sort=False)["solve_rate"].mean().mean())
+    if not math.isclose(mean, rec["metrics"]["solve_rate"]["mean"], abs_tol=1e-6):
+        raise LeaderboardError(
+            f"{path}: the mean solve rate of its levels ({mean:.6f}) differs from the "
+            f"record's metrics.solve_rate.mean ({rec['metrics']['solve_rate']['mean']:.6f})"
+        )
+
+
+def load_record_file(path: str | os.PathLike) -> RecordFile:
+    """Reads, validates and checks one record JSON and its per-level Parquet."""
+    from harness.records import read_record
+
+    path = Path(path)
+    rec = read_record(path)
+    ppath = path.with_suffix(".parquet")
+    _check_per_level(rec, ppath)
+    return RecordFile(rec, path, ppath)
+
+
+def collect_records(
+    folders: Iterable[str | os.PathLike],
+    *,
+    skip_invalid: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> list[RecordFile]:
+    """Every record JSON under ``folders`` (recursively; hidden files skipped), validated.
+
+    A folder that does not exist is an error. A file reached twice (overlapping folders) is
+    read once. With ``skip_invalid`` a bad record is reported through ``warn`` and left out;
+    otherwise it raises (:class:`harness.records.RecordError` or :class:`LeaderboardError`)."""
+    from harness.records import RecordError
+
+    seen: set[Path] = set()
+    out = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise LeaderboardError(f"records folder {folder} does not exist")
+        for path in _json_files(folder):
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            try:
+                out.append(load_record_file(path))
+            except (RecordError, LeaderboardError) as e:
+                if not skip_invalid:
+                    raise
+                if warn is not None:
+                    warn(f"skipped an invalid record: {e}")
+    return out
+
+
+# ------------------------------------------------------------------------------- building
+def empty_table() -> pd.DataFrame:
+    """A table with no rows and the columns of :data:`COLUMNS`."""
+    return pd.DataFrame({c: pd.Series([], dtype=_DTYPES[k]) for c, k in COLUMNS})
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    if root is None:
+        return path.as_posix()
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def _nan(x) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _row(rf: RecordFile, root: Path | None) -> dict:
+    r = rf.record
+    sub, bench, proto = r["submission"], r["benchmark"], r["protocol"]
+    sr = r["metrics"]["solve_rate"]
+    scratch = r["metrics"].get("scratch_solve_rate") or {}
+    gain = (r["metrics"].get("finetune_gain") or {}).get("iqm") or {}
+    gain_ci = gain.get("ci95") or [None, None]
+    return {
+        "benchmark_id": bench["benchmark_id"],
+        "protocol": rf.protocol,
+        "protocol_id": proto["protocol_id"],
+        "protocol_version": proto["protocol_version"],
+        "dataset_commit": bench["dataset_commit"],
+        "level_set_sha256": bench["level_set_sha256"],
+        "n_levels": bench["n_levels"],
+        "submission_id": sub["model_id"],
+        "architecture": sub["architecture"],
+        # what the evaluation fed the policy (a parameter-free policy's config says "any")
+        "obs_type": proto.get("obs_type") or sub["obs_type"],
+        "action_type": proto.get("action_type") or sub["action_type"],
+        "checkpoint_sha256": sub["checkpoint_sha256"],
+        "rank": 0,
+        "band": 0,
+        "iqm": float(sr["iqm"]),
+        "iqm_ci_low": float(sr["ci95"]["iqm"][0]),
+        "iqm_ci_high": float(sr["ci95"]["iqm"][1]),
+        "mean": float(sr["mean"]),
+        "mean_ci_low": float(sr["ci95"]["mean"][0]),
+        "mean_ci_high": float(sr["ci95"]["mean"][1]),
+        "median": float(sr["median"]),
+        "optimality_gap": float(sr["optimality_gap"]),
+        "scratch_iqm": _nan(scratch.get("iqm")),
+        "gain_iqm": _nan(gain.get("value")),
+        "gain_ci_low": _nan(gain_ci[0]),
+        "gain_ci_high": _nan(gain_ci[1]),
+        "env_steps": int(r["compute"]["env_steps"]),
+        "wall_clock_s": float(r["compute"]["wall_clock_s"]),
+        "device_kind": r["compute"]["device_kind"],
+        "created_at": r["created_at"],
+        "result_id": r["result_id"],
+        "record_path": _rel(rf.path, root),
+        "per_level_path": _rel(rf.per_level_path, root),
+    }
+
+
+def _newest(records: Sequence[RecordFile], note: Callable[[str], None]) -> list[RecordFile]:
+    """One record per key: the newest by ``created_at`` (then ``finished_at``, then path)."""
+    by_key: dict[tuple, list[RecordFile]] = {}
+    for rf in records:
+        by_key.setdefault(rf.key, []).append(rf)
+    kept = []
+    for key, group in by_key.items():
+        group.sort(
+            key=lambda x: (x.record["created_at"], x.record["finished_at"] or "", str(x.path))
+        )
+        kept.append(group[-1])
+        for old in group[:-1]:
+            note(
+                f"{key[3]} on {key[0]} {key[1]}: kept the newest record {group[-1].path} "
+                f"({group[-1].record['created_at']}), dropped {old.path} "
+                f"({old.record['created_at']})"
+            )
+    return kept
+
+
+def _check_level_sets(records: Sequence[RecordFile]) -> None:
+    first: dict[tuple, RecordFile] = {}
+    for rf in records:
+        k = rf.key[:3]
+        other = first.setdefault(k, rf)
+        a, b = other.record["benchmark"], rf.record["benchmark"]
+        if a["level_set_sha256"] != b["level_set_sha256"]:
+            raise LeaderboardError(
+                f"{rf.path} and {other.path}: same benchmark {k[0]} and dataset commit {k[2]} "
+                "but different level_set_sha256 (one of them is corrupt)"
+            )
+
+
+def _rank_and_band(g: pd.DataFrame) -> pd.DataFrame:
+    g = g.sort_values(["iqm", "mean", "submission_id"], ascending=[False, False, True])
+    ranks, bands = [], []
+    prev, rank = None, 0
+    band, lead = 0, None
+    for i, (iqm, mean, lo, hi) in enumerate(
+        zip(g["iqm"], g["mean"], g["iqm_ci_low"], g["iqm_ci_high"], strict=True)
+    ):
+        if (iqm, mean) != prev:
+            rank, prev = i + 1, (iqm, mean)
+        ranks.append(rank)
+        if lead is None or hi < lead[0] or lo > lead[1]:
+            band, lead = band + 1, (lo, hi)
+        bands.append(band)
+    g["rank"] = np.asarray(ranks, np.int64)
+    g["band"] = np.asarray(bands, np.int64)
+    return g
+
+
+def build_table(
+    records: Sequence[RecordFile],
+    *,
+    root: str | os.PathLike | None = None,
+    note: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """The leaderboard table (columns :data:`COLUMNS`), one row per (benchmark, protocol,
+    dataset commit, submission), sorted by benchmark id, protocol, dataset commit, rank.
+
+    ``root``: record paths in the table are POSIX paths relative to it (the leaderboard folder);
+    absolute when None. ``note`` receives one line per dropped record (older duplicate, or a
+    record not ``FINISHED`` or on a non-leaderboard benchmark). The notes are also in
+    ``table.attrs["notes"]``."""
+    notes: list[str] = []
+
+    def _note(s: str) -> None:
+        notes.append(s)
+        if note is not None:
+            note(s)
+
+    from harness.benchmarks import BENCHMARKS
+
+    finished = []
+    for rf in records:
+        entry = BENCHMARKS.get(rf.key[0])
+        if rf.record["status"] != "FINISHED":
+            _note(f"left out {rf.path}: status {rf.record['status']}")
+        elif entry is not None and not getattr(entry, "leaderboard", True):
+            _note(f"left out {rf.path}: {rf.key[0]} is not a leaderboard benchmark")
+        else:
+            finished.append(rf)
+    kept = _newest(finished, _note)
+    _check_level_sets(kept)
+    base = Path(root) if root is not None else None
+    if not kept:
+        table = empty_table()
+    else:
+        df = pd.DataFrame([_row(rf, base) for rf in kept])
+        parts = [_rank_and_band(g) for _, g in df.groupby(list(GROUP_KEYS), sort=True)]
+        table = pd.concat(parts, ignore_index=True)
+        table = table.sort_values([*GROUP_KEYS, "rank", "submission_id"], kind="stable")
+        table = _typed(table.reset_index(drop=True))
+    table.attrs["notes"] = notes
+    return table
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: df[c].astype(_DTYPES[k]) for c, k in COLUMNS})
+
+
+def load_per_level(table: pd.DataFrame, root: str | os.PathLike) -> pd.DataFrame:
+    """The per-level rows of every row of ``table`` (files at ``root / per_level_path``), with
+    ``benchmark_id``, ``protocol``, ``dataset_commit`` and ``submission_id`` columns added."""
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    parts = []
+    for row in table.itertuples(index=False):
+        path = root / row.per_level_path
+        try:
+            df = pq.read_table(path).to_pandas()
+        except (OSError, ValueError) as e:
+            raise LeaderboardError(f"{path}: cannot read the per-level file ({e})") from None
+        df.insert(0, "submission_id", row.submission_id)
+        df.insert(0, "dataset_commit", row.dataset_commit)
+        df.insert(0, "protocol", row.protocol)
+        df.insert(0, "benchmark_id", row.benchmark_id)
+        parts.append(df)
+    if not parts:
+        cols = ["benchmark_id", "protocol", "dataset_commit", "submission_id"]
+        return pd.DataFrame({c: pd.Series([], dtype="str") for c in cols})
+    return pd.concat(parts, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------- files
+def write_table(table: pd.DataFrame, root: str | os.PathLike) -> tuple[Path, Path]:
+    """Writes ``root/leaderboard.parquet`` and ``root/leaderboard.csv``, each atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kinetix.render_io import atomic_write
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    clean = _typed(table)
+    arrow = pa.Table.from_pandas(clean, preserve_index=False)
+    ppath, cpath = root / "leaderboard.parquet", root / "leaderboard.csv"
+    atomic_write(ppath, lambda f: pq.write_table(arrow, f, compression="zstd"))
+    text = clean.to_csv(index=False, na_rep="", lineterminator="\n")
+    atomic_write(cpath, lambda f: f.write(text.encode()))
+    return ppath, cpath
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A table written by :func:`write_table` (``.parquet`` or ``.csv``), typed as
+    :data:`COLUMNS`; a missing column or a malformed value is a :class:`LeaderboardError`."""
+    path = Path(path)
+    try:
+        if path.suffix == ".csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+            df = raw.copy()
+            for c, k in COLUMNS:
+                if c in raw and k != "str":
+                    df[c] = raw[c].replace("", "nan").astype("float64")
+        else:
+            df = pd.read_parquet(path)
+    except (OSError, ValueError) as e:
+        raise LeaderboardError(f"{path}: cannot read the leaderboard table ({e})") from None
+    missing = [c for c, _ in COLUMNS if c not in df.columns]
+    if missing:
+        raise LeaderboardError(f"{path}: missing columns {', '.join(missing)}")
+    try:
+        return _typed(df)
+    except (TypeError, ValueError) as e:
+        raise LeaderboardError(f"{path}: a column has the wrong type ({e})") from None
