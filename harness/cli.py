@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.commands.levels",
     "harness.commands.train",
     "harness.commands.submit",
+    "harness.commands.submission",
     "harness.commands.queue",
     "harness.commands.eval",
     "harness.commands.leaderboard",

@@ -1,6 +1,8 @@
 """Policy submissions: safe loading, checking and policies (``DESIGN.md`` §7).
 
-A submission is a folder, or a Hub model repo ``org/name[@revision]`` with the same files:
+A submission is a folder, or a folder of a Hub model repo,
+``hf://OWNER/REPO[/SUBFOLDER][@REVISION]`` (or ``OWNER/REPO[@REVISION]``), fetched at a pinned
+commit through the Hub cache (:mod:`harness.submission_refs`), with the same files:
 
 * ``model.safetensors``: float32 tensors named ``params/<module path>/<leaf>``;
 * ``config.json``: ``architecture`` (a registered id, ``entity-transformer@v1``; or the bare
@@ -13,7 +15,10 @@ A submission is a folder, or a Hub model repo ``org/name[@revision]`` with the s
 Parameter-free policies (``noop``, ``random``) ship ``config.json`` and ``README.md`` only; their
 ``obs_type`` / ``action_type`` may be ``any``. A Kinetix checkpoint folder (``params.safetensors``
 + ``config.json`` with ``"model"``, ``kinetix_checkpoints.md`` §1) is accepted as well, through
-:func:`baselines.networks.read_kinetix_checkpoint` (its ``README.md`` is optional).
+:func:`baselines.networks.read_kinetix_checkpoint` (its ``README.md`` is optional): 3.x or
+paper-era (v0.1.0) key names; options its ``"model"`` block does not state take the paper
+model's values and are listed in :attr:`Submission.assumed_options`; keys outside ``params/``
+are ignored (their header entries are still checked, their data never read).
 
 :func:`load_submission` runs these checks in order; the first failing one raises
 :class:`SubmissionError` naming the file or key and the problem:
@@ -43,11 +48,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from harness.safetensors_check import MAX_HEADER_BYTES, SubmissionError, check_safetensors_file
+from harness.submission_refs import HUB_FILES, resolve_submission
 
 __all__ = [
     "SubmissionError",
@@ -69,8 +74,6 @@ MODEL_FILE = "model.safetensors"
 KINETIX_PARAMS_FILE = "params.safetensors"
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
-#: The only files fetched from a Hub model repo.
-HUB_FILES = (MODEL_FILE, CONFIG_FILE, CARD_FILE, KINETIX_PARAMS_FILE)
 
 #: Default cap on the weights file (bytes).
 MAX_MODEL_BYTES = 512 * 1024 * 1024
@@ -92,7 +95,6 @@ _OPTIONAL_KEYS = (
     "description",
     "param_dtype",
 )
-_REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +102,7 @@ class Submission:
     """A loaded, checked submission.
 
     Attributes:
-        id: the folder name, or ``org/name@revision`` for a Hub repo.
+        id: the folder name, or ``OWNER/REPO[/SUBFOLDER]@REVISION`` for a Hub reference.
         path: the local folder read.
         architecture: registered architecture id (``mlp-flat@v1``, ``noop``, ...).
         arch_config: its config (a :class:`baselines.networks.NetworkConfig`).
@@ -113,6 +115,13 @@ class Submission:
         model_card: the text of ``README.md`` (``""`` when a Kinetix folder has none).
         files: ``{file name: bytes}`` of the files read.
         raw_config: the parsed ``config.json``.
+        assumed_options: Kinetix checkpoints: ``{option: value}`` of what ``config.json`` did
+            not state, filled with the paper model's values (``{}``: nothing assumed); ``None``
+            for our format.
+        source: Hub references: ``{"repo", "subfolder", "revision", "commit"}`` (the commit
+            sha the revision resolved to); ``None`` for a local folder.
+        key_names: Kinetix checkpoints: ``"3.x"`` or ``"v0.1.0"`` (paper-era names, renamed on
+            load); ``None`` for our format.
     """
 
     id: str
@@ -128,6 +137,9 @@ class Submission:
     model_card: str
     files: dict[str, int]
     raw_config: dict
+    assumed_options: dict | None = None
+    source: dict | None = None
+    key_names: str | None = None
 
     @property
     def parameter_free(self) -> bool:
@@ -155,6 +167,11 @@ class Submission:
             "param_count": self.param_count,
             "sha256": self.sha256,
             "files": dict(self.files),
+            **{
+                k: getattr(self, k)
+                for k in ("assumed_options", "key_names", "source")
+                if getattr(self, k) is not None
+            },
         }
 
 
@@ -319,46 +336,25 @@ def check_compatible(submission, benchmark) -> None:
 
 
 # ----------------------------------------------------------------------------------- loading
-def _resolve(spec, cache_dir) -> tuple[Path, str]:
-    path = Path(spec)
-    if path.is_dir():
-        return path, path.resolve().name
-    if path.exists():
-        raise SubmissionError(f"{spec}: not a folder (a submission is a folder of files)")
-    text = str(spec)
-    if not _REPO_RE.match(text) or text.startswith((".", "/")):
-        raise SubmissionError(f"{spec}: no such folder (nor a Hub model repo id org/name@rev)")
-    repo_id, _, revision = text.partition("@")
-    revision = revision or "main"
-    try:
-        from huggingface_hub import snapshot_download
-
-        local = snapshot_download(
-            repo_id=repo_id,
-            repo_type="model",
-            revision=revision,
-            allow_patterns=list(HUB_FILES),
-            cache_dir=cache_dir,
-        )
-    except Exception as e:  # network, offline cache miss, missing repo or revision
-        raise SubmissionError(
-            f"{spec}: no such folder, and the Hub model repo {repo_id}@{revision} could not "
-            f"be fetched ({type(e).__name__}: {' '.join(str(e).split())[:300]})"
-        ) from None
-    return Path(local), f"{repo_id}@{revision}"
-
-
 def load_submission(
     path_or_repo: str | os.PathLike,
     *,
     max_bytes: int = MAX_MODEL_BYTES,
     benchmark=None,
     cache_dir: str | os.PathLike | None = None,
+    offline: bool | None = None,
 ) -> Submission:
-    """Loads and checks a submission folder or Hub model repo (see the module doc for the
+    """Loads and checks a submission folder or Hub reference (see the module doc for the
     checks, in order). ``benchmark``: an id or :class:`~harness.benchmarks.Benchmark` to check
-    compatibility with; ``cache_dir``: the Hub cache for ``org/name@rev`` specs."""
-    folder, sub_id = _resolve(path_or_repo, cache_dir)
+    compatibility with; ``cache_dir``: the Hub cache for Hub references (default
+    ``$HF_HUB_CACHE``); ``offline``: read only that cache (``None``: ``$KINETIX_BENCH_OFFLINE``
+    or ``$HF_HUB_OFFLINE``)."""
+    where = resolve_submission(path_or_repo, cache_dir, offline=offline)
+    sub = _load_folder(where.folder, where.id, max_bytes, benchmark)
+    return dataclasses.replace(sub, source=where.source) if where.source else sub
+
+
+def _load_folder(folder: Path, sub_id: str, max_bytes: int, benchmark) -> Submission:
     # 1. files
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
@@ -433,7 +429,7 @@ def load_submission(
     )  # fmt: skip
 
 
-def _load_finite(weights: Path, prefix: str = "") -> dict:
+def _load_finite(weights: Path) -> dict:
     import jax.numpy as jnp
     import numpy as np
     from safetensors.numpy import load_file
@@ -444,7 +440,6 @@ def _load_finite(weights: Path, prefix: str = "") -> dict:
         flat = load_file(str(weights))
     except Exception as e:  # structure was checked; anything left is a corrupt file
         raise SubmissionError(f"{weights}: cannot read tensors ({e})") from None
-    flat = {k: v for k, v in flat.items() if k.startswith(prefix)}
     bad = sorted(k for k, v in flat.items() if not np.all(np.isfinite(v)))
     if bad:
         raise SubmissionError(
@@ -460,16 +455,16 @@ def _load_kinetix(folder, sub_id, raw, weights, files, card, benchmark) -> Submi
         raise SubmissionError(
             f"{folder / CONFIG_FILE}: a Kinetix checkpoint's config.json needs 'model' options"
         )
-    check_safetensors_file(weights)
+    check_safetensors_file(weights)  # every entry, params/ or not
     try:
-        ckpt = read_kinetix_checkpoint(folder)
+        ckpt = read_kinetix_checkpoint(folder, check_finite=True)
     except KinetixCheckpointError as e:
         raise SubmissionError(f"{folder} (Kinetix checkpoint): {e}") from None
     env_size = ANY if ckpt.size is None else ckpt.size.name
-    _load_finite(weights, prefix="params/")  # the reader loaded them; check they are finite
     sub = Submission(
         sub_id, folder, ckpt.arch_id, ckpt.config, ckpt.obs_type, ckpt.action_type, env_size,
         ckpt.params, _sha256(weights), "kinetix", card, files, raw,
+        assumed_options=dict(ckpt.assumed_options), key_names=ckpt.key_names,
     )  # fmt: skip
     if benchmark is not None:
         check_compatible(sub, benchmark)

@@ -23,12 +23,17 @@ from baselines.networks.configs import (
 )
 from baselines.networks.distributions import Categorical, DiagGaussian, MultiCategorical
 from baselines.networks.kinetix_checkpoint import (
+    KEY_NAMES_CURRENT,
+    KEY_NAMES_PAPER,
     KinetixCheckpoint,
     KinetixCheckpointError,
     check_kinetix_params_file,
     config_from_kinetix_model,
+    kinetix_key_names,
     kinetix_model_options,
+    paper_era_key_map,
     read_kinetix_checkpoint,
+    resolve_kinetix_model,
     write_kinetix_checkpoint,
 )
 from baselines.networks.layers import GRU_WIDTH, initial_hidden
@@ -59,6 +64,11 @@ from baselines.networks.registry import (
 )
 
 __all__ = [
+    "KEY_NAMES_CURRENT",
+    "KEY_NAMES_PAPER",
+    "kinetix_key_names",
+    "paper_era_key_map",
+    "resolve_kinetix_model",
     "ARCHITECTURES",
     "Architecture",
     "Categorical",

@@ -1,4 +1,4 @@
-"""Kinetix pretrained-checkpoint I/O (``kinetix_checkpoints.md`` §1).
+"""Kinetix pretrained-checkpoint I/O (``kinetix_checkpoints.md`` §1, §2.4).
 
 A Kinetix checkpoint is a folder with ``params.safetensors`` (float32 tensors named
 ``params/<module path>/<leaf>``) and ``config.json`` (model options under ``"model"``, anything
@@ -7,17 +7,31 @@ else beside it). :func:`read_kinetix_checkpoint` maps it onto a registered archi
 * family: symbolic-entity observations give ``entity-transformer@v1``, or
   ``perm-invariant-mlp@v1`` when ``model.permutation_invariant_mlp`` is true; symbolic-flat gives
   ``mlp-flat@v1``; pixels give ``pixels-cnn@v1``;
-* options: every ``"model"`` key of that family's config is taken by name; options of the other
-  families and Kinetix's labels (``model_name``, ``override_model_*``, which have no effect in
-  Kinetix's own loading flow) are ignored; any other key is an error. Missing options take the
-  paper defaults (Kinetix merges ``"model"`` into its repository defaults, which are the same);
+* options: every ``"model"`` key of that family's config is taken by name (the paper-era names
+  ``fc_layer_depth`` / ``fc_layer_width`` set both the actor's and the critic's depth / width);
+  options of the other families and Kinetix's labels (``model_name``, ``override_model_*``, which
+  have no effect in Kinetix's own loading flow) are ignored; any other key, or a value we do not
+  support (an activation, aggregate mode, CNN mode, observation or action type), is an error
+  naming the option and the value;
+* options ``"model"`` does not state take the paper model's values ("tf-paper", §1.4), and
+  :attr:`KinetixCheckpoint.assumed_options` lists them. ``legacy_entity_id`` is the exception: it
+  is assumed ``true`` for a file with paper-era key names (the v0.1.0 code always had the quirk)
+  and ``false`` otherwise (Kinetix 3.x's own default). (Kinetix's own builder reads a missing
+  ``recurrent_model`` as true; we assume the paper's false, and a recurrent file then fails the
+  key check with an error that lists every assumed option);
 * observation and action types: top-level ``observation_type`` / ``action_type`` (or the
   ``*_str`` variants) in Kinetix's vocabulary, else the arguments, else symbolic_entity /
-  multi_discrete (the published SFL agents);
+  multi_discrete (the published SFL agents); unstated ones are listed as assumed too;
+* key names: Kinetix 3.x names, or the paper-era (v0.1.0) ones, whose actor-critic layers are
+  ``GeneralActorCriticRNN_0/Dense_0..2d+1`` interleaved (actor layer i = ``Dense_2i``, critic
+  layer i = ``Dense_2i+1``, logits ``Dense_2d``, value ``Dense_2d+1``; :func:`paper_era_key_map`).
+  Paper-era files are recognised by their keys and renamed on load;
 * parameters: the header is checked against :func:`abstract_params` before any data is read
-  (every mismatch listed); tensors outside ``params/`` are ignored.
+  (every mismatch listed, named by the file's own keys); tensors outside ``params/`` are ignored
+  and never read.
 
-:func:`write_kinetix_checkpoint` writes the same format back (bitwise round trip).
+:func:`write_kinetix_checkpoint` writes the format back (3.x names; bitwise round trip), with
+every model option of every family stated, as Kinetix's reference loader needs.
 """
 
 from __future__ import annotations
@@ -25,9 +39,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import tempfile
+from collections.abc import Iterable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from baselines.networks.configs import (
     EntityTransformerConfig,
@@ -41,7 +60,6 @@ from baselines.networks.params_io import (
     dtype_name,
     flatten_params,
     header_mismatches,
-    load_safetensors,
     read_safetensors_header,
     save_safetensors,
     unflatten_params,
@@ -56,34 +74,61 @@ __all__ = [
     "PARAMS_FILE",
     "CONFIG_FILE",
     "KINETIX_OBS_TYPES",
+    "KEY_NAMES_CURRENT",
+    "KEY_NAMES_PAPER",
     "read_kinetix_checkpoint",
     "write_kinetix_checkpoint",
     "check_kinetix_params_file",
     "config_from_kinetix_model",
+    "resolve_kinetix_model",
     "kinetix_model_options",
+    "kinetix_key_names",
+    "paper_era_key_map",
 ]
 
 PARAMS_FILE = "params.safetensors"
 CONFIG_FILE = "config.json"
+#: Key-naming schemes: Kinetix 3.x, and the paper release (v0.1.0).
+KEY_NAMES_CURRENT = "3.x"
+KEY_NAMES_PAPER = "v0.1.0"
 
 #: Kinetix observation-type strings -> ours (``blind`` and ``symbolic_flat_padded`` have no
 #: counterpart in our env).
 KINETIX_OBS_TYPES = {"symbolic_entity": "entity", "symbolic_flat": "flat", "pixels": "pixels"}
 _OUR_OBS_TYPES = {v: k for k, v in KINETIX_OBS_TYPES.items()}
 _KINETIX_ACTION_TYPES = ("multi_discrete", "discrete", "continuous")
+_TF = "entity-transformer@v1"
+_PERM = "perm-invariant-mlp@v1"
 _FAMILY_CLS = {
-    "entity-transformer@v1": EntityTransformerConfig,
-    "perm-invariant-mlp@v1": PermInvariantMLPConfig,
+    _TF: EntityTransformerConfig,
+    _PERM: PermInvariantMLPConfig,
     "mlp-flat@v1": FlatMLPConfig,
     "pixels-cnn@v1": PixelsCNNConfig,
 }
 # Kinetix "model" keys that never change the network in Kinetix's own flow.
 _LABELS = {"model_name", "override_model_depth", "override_model_width"}
+# Paper-era (v0.1.0) option names: one depth and one width for both the actor and the critic.
+_PAPER_ALIASES = {
+    "fc_layer_depth": ("actor_depth", "critic_depth"),
+    "fc_layer_width": ("actor_width", "critic_width"),
+}
 _KNOWN_OPTIONS = (
     {f for cls in _FAMILY_CLS.values() for f in cls.field_names()}
     | {"permutation_invariant_mlp"}
     | _LABELS
+    | set(_PAPER_ALIASES)
 )
+#: Every model option of every family at the paper model's values (§1.4), in the order written.
+_PAPER_MODEL: dict[str, Any] = {
+    **EntityTransformerConfig().to_dict(),
+    "permutation_invariant_mlp": False,
+    **PermInvariantMLPConfig().to_dict(),
+    **PixelsCNNConfig().to_dict(),
+}
+_HEAD = "params/GeneralActorCriticRNN_0/"
+_NEW_HIDDEN = re.compile(rf"^{_HEAD}DenseAndActivation_(\d+)/Dense_0/(.+)$")
+_NEW_OUT = re.compile(rf"^{_HEAD}Dense_([01])/(.+)$")
+_OLD_DENSE = re.compile(rf"^{_HEAD}Dense_(\d+)/")
 
 
 class KinetixCheckpointError(NetworkConfigError):
@@ -97,11 +142,14 @@ class KinetixCheckpoint:
     Attributes:
         arch_id: registered architecture id.
         config: its config.
-        params: ``{"params": ...}`` (float32 jax arrays, as stored).
+        params: ``{"params": ...}`` (float32 jax arrays, 3.x key names).
         obs_type: our observation type (``"entity"``, ``"flat"``, ``"pixels"``).
         action_type: ``"multi_discrete"``, ``"discrete"`` or ``"continuous"``.
         size: the env size the parameters need (``None``: size-agnostic).
         raw_config: the parsed ``config.json``.
+        assumed_options: ``{name: value}`` of the options ``config.json`` did not state
+            (model options, ``observation_type``, ``action_type``; JSON values).
+        key_names: :data:`KEY_NAMES_CURRENT` or :data:`KEY_NAMES_PAPER` (the file's naming).
     """
 
     arch_id: str
@@ -111,27 +159,52 @@ class KinetixCheckpoint:
     action_type: str
     size: EnvSize | None
     raw_config: dict
+    assumed_options: dict = dataclasses.field(default_factory=dict)
+    key_names: str = KEY_NAMES_CURRENT
 
     def __iter__(self):  # ``arch_id, config, params = read_kinetix_checkpoint(...)``
         return iter((self.arch_id, self.config, self.params))
 
 
-def _type_field(raw: dict, key: str, vocabulary, default: str | None) -> str:
+# ------------------------------------------------------------------------------ options
+def _type_field(raw: dict, key: str, vocabulary, default: str | None) -> tuple[str, bool]:
+    """``(value, assumed)`` of a top-level type field."""
     for k in (key, f"{key}_str"):
         if k in raw:
             v = raw[k]
             if v not in vocabulary:
                 raise KinetixCheckpointError(
-                    f"config.json: {k} {v!r} not supported; expected one of {', '.join(vocabulary)}"
+                    f"config.json: {k} {v!r} is not supported; expected one of "
+                    f"{', '.join(vocabulary)}"
                 )
-            return v
+            return v, False
     if default is None:
         raise KinetixCheckpointError(f"config.json: no {key}")
-    return default
+    return default, True
 
 
-def config_from_kinetix_model(model: dict, obs_type: str = "entity") -> tuple[str, NetworkConfig]:
-    """``(arch_id, config)`` from a Kinetix ``"model"`` dict for our ``obs_type``."""
+def _resolve_aliases(model: dict) -> dict:
+    """``fc_layer_depth`` / ``fc_layer_width`` -> actor and critic options (conflicts raise)."""
+    out = {k: v for k, v in model.items() if k not in _PAPER_ALIASES}
+    for alias, targets in _PAPER_ALIASES.items():
+        if alias not in model:
+            continue
+        for t in targets:
+            if t in out and out[t] != model[alias]:
+                raise KinetixCheckpointError(
+                    f"config.json: model.{alias} = {model[alias]!r} contradicts model.{t} = "
+                    f"{out[t]!r}"
+                )
+            out[t] = model[alias]
+    return out
+
+
+def resolve_kinetix_model(
+    model: dict, obs_type: str = "entity"
+) -> tuple[str, NetworkConfig, dict[str, Any]]:
+    """``(arch_id, config, assumed)`` from a Kinetix ``"model"`` dict for our ``obs_type``;
+    ``assumed`` maps each option of the family that ``model`` does not state to the paper value
+    used. Unknown options and unsupported values raise :class:`KinetixCheckpointError`."""
     if not isinstance(model, dict):
         raise KinetixCheckpointError("config.json: 'model' must be an object")
     for k in ("action_type", "observation_type"):
@@ -145,13 +218,17 @@ def config_from_kinetix_model(model: dict, obs_type: str = "entity") -> tuple[st
         raise KinetixCheckpointError(
             f"config.json: unknown model option(s) {', '.join(map(repr, unknown))}"
         )
+    model = _resolve_aliases(model)
+    assumed: dict[str, Any] = {}
     if obs_type == "entity":
         perm = model.get("permutation_invariant_mlp", False)
         if not isinstance(perm, bool):
             raise KinetixCheckpointError(
                 f"config.json: model.permutation_invariant_mlp must be a bool, got {perm!r}"
             )
-        arch_id = "perm-invariant-mlp@v1" if perm else "entity-transformer@v1"
+        if "permutation_invariant_mlp" not in model:
+            assumed["permutation_invariant_mlp"] = False
+        arch_id = _PERM if perm else _TF
     elif obs_type == "flat":
         arch_id = "mlp-flat@v1"
     elif obs_type == "pixels":
@@ -160,25 +237,85 @@ def config_from_kinetix_model(model: dict, obs_type: str = "entity") -> tuple[st
         raise KinetixCheckpointError(f"observation type {obs_type!r} has no Kinetix network")
     cls = _FAMILY_CLS[arch_id]
     options = {k: v for k, v in model.items() if k in cls.field_names()}
+    for name, choices in cls._CHOICES.items():
+        if name in options and options[name] not in choices:
+            raise KinetixCheckpointError(
+                f"config.json: model.{name} = {options[name]!r} is not supported "
+                f"(supported: {', '.join(choices)})"
+            )
     try:
-        return arch_id, cls.from_dict(options)
+        config = cls.from_dict(options)
     except KinetixCheckpointError:
         raise
     except NetworkConfigError as e:
         raise KinetixCheckpointError(f"config.json: model option {e}") from None
+    defaults = config.to_dict()
+    assumed.update({k: defaults[k] for k in cls.field_names() if k not in options})
+    return arch_id, config, assumed
+
+
+def config_from_kinetix_model(model: dict, obs_type: str = "entity") -> tuple[str, NetworkConfig]:
+    """``(arch_id, config)`` from a Kinetix ``"model"`` dict for our ``obs_type``."""
+    arch_id, config, _ = resolve_kinetix_model(model, obs_type)
+    return arch_id, config
 
 
 def kinetix_model_options(arch_id: str, config: NetworkConfig | dict | None) -> dict[str, Any]:
-    """The Kinetix ``"model"`` dict of ``arch_id`` with ``config`` (every option explicit)."""
+    """The Kinetix ``"model"`` dict of ``arch_id`` with ``config``: every option of every family
+    explicit (the other families' at the paper values, which Kinetix ignores for this one)."""
     if arch_id not in _FAMILY_CLS:
-        raise KinetixCheckpointError(f"{arch_id!r} has no Kinetix checkpoint format")
+        raise KinetixCheckpointError(
+            f"{arch_id!r} has no Kinetix equivalent, so no Kinetix checkpoint format "
+            f"(Kinetix networks: {', '.join(_FAMILY_CLS)})"
+        )
     cfg = make_config(arch_id, config)
-    model = cfg.to_dict()
-    if get_architecture(arch_id).obs_types == ("entity",):
-        model["permutation_invariant_mlp"] = arch_id == "perm-invariant-mlp@v1"
-    return model
+    return {**_PAPER_MODEL, **cfg.to_dict(), "permutation_invariant_mlp": arch_id == _PERM}
 
 
+# ------------------------------------------------------------------------------ key names
+def kinetix_key_names(keys: Iterable[str]) -> str:
+    """:data:`KEY_NAMES_PAPER` when the actor-critic layers carry paper-era (v0.1.0) names
+    (``GeneralActorCriticRNN_0/Dense_k`` with k >= 2 and no ``DenseAndActivation_*``), else
+    :data:`KEY_NAMES_CURRENT`."""
+    keys = list(keys)
+    if any(k.startswith(f"{_HEAD}DenseAndActivation_") for k in keys):
+        return KEY_NAMES_CURRENT
+    for k in keys:
+        m = _OLD_DENSE.match(k)
+        if m and int(m.group(1)) >= 2:
+            return KEY_NAMES_PAPER
+    return KEY_NAMES_CURRENT
+
+
+def paper_era_key_map(keys: Iterable[str], config: NetworkConfig) -> dict[str, str]:
+    """``{3.x key: v0.1.0 key}`` for the actor-critic keys among ``keys`` (3.x names) that the
+    paper release named differently (§2.4). With depth d: ``DenseAndActivation_i`` (actor, i < d)
+    was ``Dense_2i``; ``DenseAndActivation_(d+i)`` (critic) was ``Dense_(2i+1)``; the logits
+    ``Dense_0`` and value ``Dense_1`` were ``Dense_2d`` and ``Dense_(2d+1)``. The v0.1.0 code had
+    one depth for both MLPs, so ``actor_depth`` must equal ``critic_depth``."""
+    d, dc = config.actor_depth, config.critic_depth
+    if d != dc:
+        raise KinetixCheckpointError(
+            "paper-era (v0.1.0) key names interleave the actor's and critic's layers, which "
+            f"needs actor_depth == critic_depth (got {d} and {dc})"
+        )
+    out = {}
+    for k in keys:
+        if m := _NEW_HIDDEN.match(k):
+            i = int(m.group(1))
+            j = 2 * i if i < d else 2 * (i - d) + 1
+            out[k] = f"{_HEAD}Dense_{j}/{m.group(2)}"
+        elif m := _NEW_OUT.match(k):
+            out[k] = f"{_HEAD}Dense_{2 * d + int(m.group(1))}/{m.group(2)}"
+    return out
+
+
+def _renamed(abstract: dict, rename: dict[str, str]) -> dict:
+    flat = flatten_params(abstract)
+    return unflatten_params({rename.get(k, k): v for k, v in flat.items()})
+
+
+# ------------------------------------------------------------------------------ reading
 def _flat_size_of(header: dict, arch_id: str) -> EnvSize | None:
     """The env size a flat MLP's ``Dense_0`` input width implies."""
     info = header.get("params/Dense_0/kernel")
@@ -203,17 +340,41 @@ def check_kinetix_params_file(
     return header_mismatches(header, expected, ignore_outside="params/")
 
 
+def _read_config(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise KinetixCheckpointError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(raw, dict) or "model" not in raw:
+        raise KinetixCheckpointError(f"{path}: no 'model' options")
+    return raw
+
+
+def _load_params_tensors(path: str, names: list[str]) -> dict[str, np.ndarray]:
+    """The named tensors only (others in the file are never read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(path, framework="numpy") as f:
+            return {k: f.get_tensor(k) for k in names}
+    except Exception as e:  # the header was checked; anything left is a corrupt file
+        raise KinetixCheckpointError(f"{path}: cannot read tensors ({e})") from None
+
+
 def read_kinetix_checkpoint(
     directory: str | os.PathLike,
     *,
     obs_type: str | None = None,
     action_type: str | None = None,
     size: EnvSize | str | None = None,
+    check_finite: bool = False,
 ) -> KinetixCheckpoint:
     """Reads a Kinetix checkpoint folder (see the module docstring).
 
     ``obs_type`` (ours) / ``action_type`` are used when ``config.json`` does not say; ``size`` is
     needed only by the flat MLP, and inferred from its first layer when not given.
+    ``check_finite``: raise if a parameter holds NaN or inf (naming the file's keys).
     """
     directory = os.fspath(directory)
     cfg_path = os.path.join(directory, CONFIG_FILE)
@@ -221,37 +382,74 @@ def read_kinetix_checkpoint(
     for p in (cfg_path, params_path):
         if not os.path.isfile(p):
             raise KinetixCheckpointError(f"{directory}: missing {os.path.basename(p)}")
-    try:
-        with open(cfg_path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise KinetixCheckpointError(f"{cfg_path}: not valid JSON ({e})") from None
-    if not isinstance(raw, dict) or "model" not in raw:
-        raise KinetixCheckpointError(f"{cfg_path}: no 'model' options")
+    raw = _read_config(cfg_path)
     default_obs = _OUR_OBS_TYPES.get(obs_type or "entity", "symbolic_entity")
-    kx_obs = _type_field(raw, "observation_type", tuple(KINETIX_OBS_TYPES), default_obs)
+    kx_obs, obs_assumed = _type_field(
+        raw, "observation_type", tuple(KINETIX_OBS_TYPES), default_obs
+    )
     obs = KINETIX_OBS_TYPES[kx_obs]
-    act = _type_field(raw, "action_type", _KINETIX_ACTION_TYPES, action_type or "multi_discrete")
-    arch_id, config = config_from_kinetix_model(raw["model"], obs)
+    act, act_assumed = _type_field(
+        raw, "action_type", _KINETIX_ACTION_TYPES, action_type or "multi_discrete"
+    )
+    arch_id, config, model_assumed = resolve_kinetix_model(raw["model"], obs)
+    assumed = {"observation_type": kx_obs} if obs_assumed else {}
+    if act_assumed:
+        assumed["action_type"] = act
     try:
         header = read_safetensors_header(params_path)
     except ValueError as e:
         raise KinetixCheckpointError(str(e)) from None
-    arch = get_architecture(arch_id)
+    names = kinetix_key_names(k for k in header if k.startswith("params/"))
+    if names == KEY_NAMES_PAPER and "legacy_entity_id" in model_assumed:
+        config = config.replace(legacy_entity_id=True)  # the v0.1.0 code always had the quirk
+        model_assumed["legacy_entity_id"] = True
+    assumed.update(model_assumed)
     if size is not None:
         size = env_size(size)
-    elif not arch.size_agnostic:
+    elif not get_architecture(arch_id).size_agnostic:
         size = _flat_size_of(header, arch_id)
     expected = abstract_params(arch_id, config, obs, act, size or "l")
+    rename: dict[str, str] = {}
+    if names == KEY_NAMES_PAPER:
+        rename = paper_era_key_map(flatten_params(expected), config)
+        expected = _renamed(expected, rename)
     problems = header_mismatches(header, expected, ignore_outside="params/")
     if problems:
+        hint = ""
+        if model_assumed:
+            shown = ", ".join(f"{k}={v!r}" for k, v in model_assumed.items())
+            hint = f"\n  (options config.json does not state were assumed: {shown})"
         raise KinetixCheckpointError(
-            f"{params_path}: does not match {arch_id} ({obs}, {act}):\n  " + "\n  ".join(problems)
+            f"{params_path}: does not match {arch_id} ({obs}, {act}, {names} key names):\n  "
+            + "\n  ".join(problems)
+            + hint
         )
-    flat = {k: jnp.asarray(v) for k, v in load_safetensors(params_path).items()
-            if k.startswith("params/")}  # fmt: skip
-    params = unflatten_params(flat)
-    return KinetixCheckpoint(arch_id, config, params, obs, act, size, raw)
+    flat = _load_params_tensors(params_path, sorted(k for k in header if k.startswith("params/")))
+    if check_finite:
+        bad = sorted(k for k, v in flat.items() if not np.all(np.isfinite(v)))
+        if bad:
+            raise KinetixCheckpointError(
+                f"{params_path}: non-finite (NaN or inf) values in tensor(s) "
+                f"{', '.join(map(repr, bad))}"
+            )
+    back = {old: new for new, old in rename.items()}
+    params = unflatten_params({back.get(k, k): jnp.asarray(v) for k, v in flat.items()})
+    return KinetixCheckpoint(arch_id, config, params, obs, act, size, raw, assumed, names)
+
+
+# ------------------------------------------------------------------------------ writing
+def _replace_into(directory: str, name: str, write) -> None:
+    """``write(tmp_path)`` then an atomic rename to ``directory/name``."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(directory, name))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_kinetix_checkpoint(
@@ -271,7 +469,8 @@ def write_kinetix_checkpoint(
 
     ``config.json`` gets ``name``, ``description``, ``observation_type`` and ``action_type``
     (Kinetix strings), ``"model"`` (:func:`kinetix_model_options`) and ``extra`` (JSON values, no
-    ``"model"`` key). The parameters are checked against the architecture first.
+    ``"model"`` key). The parameters are checked against the architecture first; each file is
+    written to a temporary file and renamed into place.
     """
     model = kinetix_model_options(arch_id, config)
     arch = get_architecture(arch_id)
@@ -298,7 +497,13 @@ def write_kinetix_checkpoint(
         "model": model,
     }
     text = json.dumps(raw, indent=2)  # fails before anything is written if not JSON-native
+    directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
-    save_safetensors(flat, os.path.join(directory, PARAMS_FILE))
-    with open(os.path.join(directory, CONFIG_FILE), "w", encoding="utf-8") as f:
-        f.write(text)
+    flat = jax.device_get(flat)
+    _replace_into(directory, PARAMS_FILE, lambda p: save_safetensors(flat, p))
+
+    def write_text(p):
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    _replace_into(directory, CONFIG_FILE, write_text)

@@ -40,12 +40,17 @@ def register(subparsers) -> None:
         help="check a policy submission (folder or Hub model repo) and queue it for scoring",
         description="Checks a submission folder (model.safetensors + config.json + README.md, "
         "a parameter-free config, or a Kinetix params.safetensors checkpoint) or a Hub model "
-        "repo org/name[@rev] without executing anything from it, then rolls it out briefly on "
-        "the benchmark's first level. Unless --dry-run is given, it then queues an evaluation "
-        "request and prints its id (`kinetix-bench queue run` evaluates queued requests).",
+        "reference hf://OWNER/REPO[/SUBFOLDER][@REV] without executing anything from it, then "
+        "rolls it out briefly on the benchmark's first level. Unless --dry-run is given, it "
+        "then queues an evaluation request and prints its id (`kinetix-bench queue run` "
+        "evaluates queued requests).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("path", metavar="PATH", help="submission folder or Hub repo org/name[@rev]")
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        help="submission folder or Hub reference hf://OWNER/REPO[/SUBFOLDER][@REV]",
+    )
     p.add_argument(
         "--dry-run", action="store_true", help="only run every check and a short rollout"
     )

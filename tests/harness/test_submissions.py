@@ -400,6 +400,118 @@ def test_kinetix_checkpoint_bad_weights(tmp_path, kinetix_dir):
         load_submission(d)
 
 
+@pytest.fixture
+def kx(tmp_path, kinetix_dir):
+    """A fresh writable copy of the Kinetix-format checkpoint."""
+    return Path(shutil.copytree(kinetix_dir, tmp_path / "kx"))
+
+
+def _kx_edit(d: Path, fn) -> None:
+    p = d / "params.safetensors"
+    flat = dict(load_file(str(p)))
+    fn(flat)
+    save_file(flat, str(p))
+
+
+def _set(key, value):
+    return lambda flat: flat.update({key: value})
+
+
+def _poison(value):
+    def poison(flat):
+        flat[KEY] = flat[KEY].copy()
+        flat[KEY][0, 1] = value
+
+    return poison
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda f: f.update({KEY: f[KEY].astype(np.float16)}), f"'{KEY}': dtype F16, expected F32"),
+        (lambda f: f.update({KEY: f[KEY].astype(np.float64)}), f"'{KEY}': dtype F64, expected F32"),
+        (lambda f: f.pop(BIAS), f"missing key {BIAS!r}"),
+        (_set("params/Extra_0/kernel", np.zeros((2, 2), np.float32)),
+         "unexpected key 'params/Extra_0/kernel'"),
+        (lambda f: f.update({KEY: f[KEY][:, :3].copy()}), rf"'{KEY}': shape \[140, 3\]"),
+        (_poison(np.nan), f"params.safetensors: non-finite.*'{KEY}'"),
+        (_poison(-np.inf), f"params.safetensors: non-finite.*'{KEY}'"),
+    ],
+)  # fmt: skip
+def test_kinetix_checkpoint_hostile_tensors(kx, damage, match):
+    _kx_edit(kx, damage)
+    with pytest.raises(SubmissionError, match=match) as e:
+        load_submission(kx)
+    assert "(Kinetix checkpoint)" in str(e.value)
+
+
+@pytest.mark.parametrize("protocol", [0, 2, pickle.HIGHEST_PROTOCOL])
+def test_kinetix_pickle_renamed_is_never_executed(kx, tmp_path, protocol):
+    marker = tmp_path / "EXECUTED"
+
+    class Boom:
+        def __reduce__(self):
+            return (builtins.open, (str(marker), "w"))
+
+    (kx / "params.safetensors").write_bytes(pickle.dumps(Boom(), protocol=protocol))
+    with pytest.raises(SubmissionError, match=r"params\.safetensors: not a safetensors file"):
+        load_submission(kx)
+    assert not marker.exists()
+
+
+def test_kinetix_oversized_header_and_size_cap(kx):
+    p = kx / "params.safetensors"
+    with pytest.raises(SubmissionError, match=r"params\.safetensors: \d+ bytes exceeds .*cap"):
+        load_submission(kx, max_bytes=100)
+    p.write_bytes(struct.pack("<Q", 17 * 1024 * 1024) + b"{}" + b"\0" * 64)
+    with pytest.raises(SubmissionError, match=r"params\.safetensors.*header length .* cap"):
+        load_submission(kx)
+
+
+def test_kinetix_keys_outside_params_are_ignored_but_checked(kx, kinetix_dir):
+    """Another collection (``custom_intermediates/...``) is ignored: not in the parameters, its
+    data never read; its header entry is still checked like every other."""
+    _kx_edit(kx, _set("custom_intermediates/dormancy", np.full(3, np.nan, np.float32)))
+    s = load_submission(kx)  # NaN outside params/ does not matter: never read
+    assert list(s.params) == ["params"]
+    ref = load_submission(kinetix_dir)
+    assert (s.architecture, s.param_count) == (ref.architecture, ref.param_count)
+    p = kx / "params.safetensors"
+    data = p.read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    header["custom_intermediates/dormancy"]["dtype"] = "O"
+    _write_raw(p, header, data[8 + n :])
+    with pytest.raises(SubmissionError, match="'custom_intermediates/dormancy': unknown dtype"):
+        load_submission(kx)
+
+
+def test_kinetix_assumed_options_and_unsupported_values(kx):
+    raw = json.loads((kx / "config.json").read_text())
+    model = raw["model"]
+    for k in ("activation", "recurrent_model", "critic_width"):
+        model.pop(k)
+    (kx / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(SubmissionError, match="critic_width") as e:  # paper width 128 != 8
+        load_submission(kx)
+    assert "assumed" in str(e.value)
+    model["critic_width"] = 8
+    (kx / "config.json").write_text(json.dumps(raw))
+    s = load_submission(kx)
+    assert s.assumed_options == {"activation": "tanh", "recurrent_model": False}
+    assert s.summary()["assumed_options"] == s.assumed_options and s.key_names == "3.x"
+    for key, value in (("activation", "gelu"), ("cnn_mode", "resnet_18")):
+        (kx / "config.json").write_text(json.dumps({**raw, "model": {**model, key: value}}))
+        if key == "cnn_mode":  # another family's option: Kinetix ignores it for a flat MLP
+            assert load_submission(kx).architecture == "mlp-flat@v1"
+            continue
+        with pytest.raises(SubmissionError, match=f"model.{key} = '{value}' is not supported"):
+            load_submission(kx)
+    (kx / "config.json").write_text(json.dumps({**raw, "observation_type": "blind"}))
+    with pytest.raises(SubmissionError, match="observation_type 'blind' is not supported"):
+        load_submission(kx)
+
+
 # -------------------------------------------------------------------------------------- CLI
 def test_cli_dry_run_ok(valid_dir, capsys):
     assert main(["submit", "--dry-run", str(valid_dir), "--json"]) == 0
@@ -438,6 +550,13 @@ def test_cli_dry_run_errors(sub, capsys, damage, extra, match):
     assert re.search(match, lines[0]), lines[0]
 
 
-def test_cli_requires_dry_run(valid_dir, capsys):
-    assert main(["submit", str(valid_dir)]) == 2
-    assert "kinetix-bench eval" in capsys.readouterr().err
+def test_cli_submit_without_dry_run_queues_after_the_checks(valid_dir, capsys, tmp_path):
+    # the queue itself is tested in tests/harness/test_queue.py
+    queue = tmp_path / "queue"
+    assert main(["submit", str(valid_dir), "--queue", str(queue), "--json"]) == 0
+    assert len(list(queue.glob("*.json"))) == 1
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    assert main(["submit", str(bad), "--queue", str(queue)]) == 2  # checks fail: not queued
+    assert len(list(queue.glob("*.json"))) == 1
