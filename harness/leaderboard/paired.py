@@ -130,9 +130,9 @@ def paired_difference(
     seed: int = 0,
     alpha: float = 0.05,
 ) -> dict[str, dict[str, float]]:
-    """``stat(A) - stat(B)`` over levels with a ``1 - alpha`` percentile interval from a
-    stratified bootstrap paired by level (``a`` and ``b`` aligned by :func:`align`). Returns
-    ``{stat: {"value", "ci_low", "ci_high"}}``."""
+    """``stat(A) - stat(B)`` over levels with a ``1 - alpha`` interval (the statistic's
+    :data:`harness.stats.CI_METHODS` method) from a stratified bootstrap paired by level (``a``
+    and ``b`` aligned by :func:`align`). Returns ``{stat: {"value", "ci_low", "ci_high"}}``."""
     from harness.stats import finetune_gain
 
     if a.level_hashes != b.level_hashes:
