@@ -11,6 +11,13 @@ returns the levels as one stacked batch padded to the benchmark's env size:
 3. a local dataset folder (``levels build`` / ``levels import-kinetix`` output) given as
    ``PATH`` or ``PATH::BENCHMARK_ID`` (its ``benchmark.json`` lists its benchmarks).
 
+Imported benchmarks (``Benchmark.imported``, e.g. ``kinetix-original-v1``: the 74 levels that
+Kinetix ships, which are Kinetix's work and never bundled or uploaded by us) have no Hub or
+bundled data: their levels come from the user's own ``levels import-kinetix`` run, found through
+the local import registry (:mod:`harness.imports`) by the pinned level-set hash; without one, the
+error gives the exact import command. A local folder holding such a level set is scored under the
+registry id, so records agree however the data was found.
+
 Checks, always: every file's sha256 against ``benchmark.json``, every row's schema, each row's
 ``level_hash`` recomputed from its physics columns, and the level-set hash against the registry.
 A mismatch is a :class:`~harness.manifest.DatasetIntegrityError`, never a warning.
@@ -35,6 +42,8 @@ from harness.manifest import (
 __all__ = [
     "Benchmark",
     "BENCHMARKS",
+    "KINETIX_ORIGINAL",
+    "BenchmarkNotImportedError",
     "BUNDLED_LEVELS",
     "BUNDLED_ENV",
     "OFFLINE_ENV",
@@ -68,6 +77,14 @@ class Benchmark:
         revision: the dataset release tag.
         repo: the Hub dataset repo (None: the project default, see ``harness.hub``).
         description: one line.
+        imported: no Hub or bundled data; the levels come from ``levels import-kinetix``
+            (found by level-set hash in the local import registry, :mod:`harness.imports`).
+        obs_types: observation types a submission may use (``kinetix.observations.OBS_TYPES``).
+        action_types: action types a submission may use (``kinetix.actions.ACTION_TYPES``).
+        leaderboard: scored on the leaderboard. False for the validation splits: they exist
+            for checkpoint selection and tuning, and a score on them says nothing held out.
+        groups: pinned sub-sets ``((name, level_set_hash, num_levels), ...)``: Kinetix's size
+            groups (``s``, ``m``, ``l``, from the level ids) that per-size averages report on.
     """
 
     id: str
@@ -79,10 +96,24 @@ class Benchmark:
     revision: str = RELEASE
     repo: str | None = None
     description: str = ""
+    imported: bool = False
+    groups: tuple[tuple[str, str, int], ...] = ()
+    obs_types: tuple[str, ...] = ("entity", "flat", "pixels")
+    action_types: tuple[str, ...] = ("multi_discrete", "discrete", "continuous")
+    leaderboard: bool = True
 
 
 def _b(id, configs, split, size, h, n, description):
-    return Benchmark(id, tuple(configs), split, size, h, n, description=description)
+    return Benchmark(
+        id,
+        tuple(configs),
+        split,
+        size,
+        h,
+        n,
+        description=description,
+        leaderboard=split != "validation",
+    )
 
 
 _HM = ("handmade-s", "handmade-m", "handmade-l")
@@ -162,7 +193,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "s",
             "0692aa26395d34c70212a0643ab54fc4188f21cc194c7c3ef7ff7b3ddf3dbc5c",
             1000,
-            "procedural S",
+            "procedural S validation levels (checkpoint selection; not on the leaderboard)",
         ),
         _b(
             "random-m-validation-v1",
@@ -171,7 +202,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "m",
             "08dac325d2b6d0d1c881d354ab2c62003f0abb15171a62c4350f5b27e780f1a3",
             1000,
-            "procedural M",
+            "procedural M validation levels (checkpoint selection; not on the leaderboard)",
         ),
         _b(
             "random-l-validation-v1",
@@ -180,10 +211,49 @@ BENCHMARKS: dict[str, Benchmark] = {
             "l",
             "8abf6d9578ea536a9132ce02be5f5ebed21c7c3f747aad29eb37866dfa89ed7d",
             1000,
-            "procedural L",
+            "procedural L validation levels (checkpoint selection; not on the leaderboard)",
         ),
     )
 }
+
+#: The 74 levels that Kinetix ships (kinetix-env 3.0.2, ``kinetix/levels/{s,m,l}``) as imported by
+#: ``levels import-kinetix`` (size L, as Kinetix's evaluation env on all of them): the hashes are
+#: those of that import, per size folder and overall. Never bundled (the levels are Kinetix's).
+KINETIX_ORIGINAL = Benchmark(
+    "kinetix-original-v1",
+    ("kinetix-l",),
+    "test",
+    "l",
+    "5ab7ff664697b5123fa367e9bffc3d0b46a5d240c5c98fce5be5f3c84f72c825",
+    74,
+    revision="import",
+    repo="local import (kinetix-bench levels import-kinetix)",
+    description="the 74 original Kinetix levels, imported from your own Kinetix copy",
+    imported=True,
+    groups=(
+        ("s", "0753476c3da8ef4e6126be187ff69f3a6d77a8080969754db31ce7547334ed6f", 10),
+        ("m", "ac13e4d1ef21674a3dc6216259c19c2761f44601d5a07ed3926e0ad7b0cce2be", 24),
+        ("l", "b3fc0711deda6191b092332c1a5d9be15e5cf7389a000bd8bb139d5cb710c222", 40),
+    ),
+)
+BENCHMARKS[KINETIX_ORIGINAL.id] = KINETIX_ORIGINAL
+
+
+class BenchmarkNotImportedError(DatasetError):
+    """An imported benchmark (``Benchmark.imported``) whose levels this machine has not imported."""
+
+
+def import_hint(bench: Benchmark) -> str:
+    """Why an imported benchmark has no data here, and the command that provides it."""
+    return (
+        f"{bench.id} is not imported on this machine: its levels ({bench.description}) are "
+        "Kinetix's work, so kinetix-bench never ships or uploads them. Import them once from the "
+        "kinetix/levels folder of a Kinetix checkout or of a kinetix-env installation (in its "
+        'own environment; there `python -c "import kinetix, os; '
+        'print(os.path.dirname(kinetix.__file__))"` shows where): `kinetix-bench levels '
+        "import-kinetix PATH/TO/kinetix/levels --out ~/kinetix-original` (or pass "
+        "--benchmark DIR with an imported folder)"
+    )
 
 
 @dataclasses.dataclass
@@ -197,10 +267,11 @@ class LoadedBenchmark:
         level_ids: (N,) stable level names, in batch order.
         level_hashes: (N,) hex level hashes, in batch order.
         table: the metadata columns (pyarrow table without physics columns).
-        origin: ``"hub"``, ``"bundled"`` or ``"local"``.
+        origin: ``"hub"``, ``"bundled"``, ``"local"`` or ``"import"`` (an imported benchmark).
         path: the dataset folder read.
         revision: the release tag (or the folder for local data).
-        commit: the Hub commit sha, or ``bundled:<sha256 of benchmark.json>``.
+        commit: the Hub commit sha, ``bundled:<sha256 of benchmark.json>``, or for an
+            imported benchmark ``levels:<level-set hash>``.
     """
 
     benchmark: Benchmark
@@ -252,6 +323,9 @@ def _local_benchmark(spec: str) -> tuple[Benchmark, Path]:
     if bid not in benches:
         raise DatasetError(f"{root}: no benchmark {bid!r} (it has {', '.join(benches)})")
     e = benches[bid]
+    for reg in BENCHMARKS.values():  # an imported registry level set: score it under its id
+        if reg.imported and reg.level_set_hash == e["level_set_hash"]:
+            return _as_imported(reg, e, root)
     bench = Benchmark(
         bid,
         tuple(e["configs"]),
@@ -263,6 +337,40 @@ def _local_benchmark(spec: str) -> tuple[Benchmark, Path]:
         description=f"local dataset {root}",
     )
     return bench, root
+
+
+def _as_imported(reg: Benchmark, entry: dict, root: Path) -> tuple[Benchmark, Path]:
+    if entry["size"] != reg.size:
+        raise DatasetError(
+            f"{root}: holds {reg.id}'s levels at size {entry['size']!r}, but {reg.id} runs at "
+            f"size {reg.size!r}: import them again with --size {reg.size}"
+        )
+    return dataclasses.replace(reg, configs=tuple(entry["configs"]), split=entry["split"]), root
+
+
+def _find_import(bench: Benchmark) -> tuple[Benchmark, Path]:
+    """The local import of an imported benchmark (:mod:`harness.imports`), or a clear error."""
+    from harness.imports import find_import
+
+    entry = find_import(bench.level_set_hash)
+    if entry is None:
+        raise BenchmarkNotImportedError(import_hint(bench))
+    return _as_imported(bench, entry, Path(entry["path"]))
+
+
+def _check_groups(bench: Benchmark, ids: list[str], hashes: list[str], path) -> None:
+    """The level ids must give the pinned groups (Kinetix's size folders) exactly."""
+    from harness.protocols import kinetix_size_group
+    from kinetix.hashing import level_set_hash
+
+    for name, h, n in bench.groups:
+        got = [x for i, x in zip(ids, hashes, strict=True) if kinetix_size_group(i) == name]
+        if len(got) != n or level_set_hash(got) != h:
+            raise DatasetIntegrityError(
+                f"{bench.id}: the level ids in {path} do not give Kinetix's size group "
+                f"{name!r} ({len(got)} levels, {n} expected): import Kinetix's levels folder "
+                "itself (the one holding s/, m/ and l/)"
+            )
 
 
 def resolve_benchmark(spec: str) -> tuple[Benchmark, Path | None]:
@@ -328,7 +436,14 @@ def load_benchmark(
 
     log = log or (lambda s: None)
     bench, local = resolve_benchmark(spec)
-    if local is not None:
+    if local is None and bench.imported:
+        bench, local = _find_import(bench)
+    if local is not None and bench.imported:
+        # the identity of imported data is its level set (files differ with the import folder)
+        verify_dataset(local, configs=list(bench.configs), deep=False)
+        path, origin, revision = local, "import", bench.revision
+        commit = f"levels:{bench.level_set_hash}"
+    elif local is not None:
         verify_dataset(local, configs=list(bench.configs), deep=False)
         path, origin, commit, revision = local, "local", dataset_commit_id(local), str(local)
     else:
@@ -356,6 +471,8 @@ def load_benchmark(
             f"{bench.id}: level-set hash {got} does not match the registry's "
             f"{bench.level_set_hash or '(none recorded)'} (data at {path})"
         )
+    if bench.groups:
+        _check_groups(bench, ids, computed, path)
     import pyarrow as pa
 
     keep = [n for n in tables[0].schema.names if not _is_physics(n)]

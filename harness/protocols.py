@@ -11,6 +11,16 @@ seed and setting (DESIGN §8).
   training seeds, then the zero-shot evaluation on that level; the same budget from fresh weights
   is the from-scratch run recorded beside it.
 
+* ``kinetix-zero-shot@v1``: Kinetix's own evaluation (``kinetix_spec.md`` §6.2), for numbers
+  comparable with Kinetix's published ones: the attempts of ``zero-shot@v1`` (20 per level, 256
+  agent steps, sampled actions, first episode only, levels padded to the benchmark's env size,
+  which for an imported Kinetix folder is the largest level's size, as Kinetix's evaluation env
+  is), always under the ``jax2d-compat`` physics setting (DESIGN §4), whatever the submission;
+  reported as Kinetix reports it: per level the solve rate over attempts, per size group
+  (Kinetix's ``s``/``m``/``l`` level folders) the mean over that group's levels, and ``all`` the
+  mean over every level (not over groups: the published 0.22 of ``sfl-paper`` is
+  (10 x 0.42 + 24 x 0.32 + 40 x 0.11) / 74).
+
 :func:`parse_protocol` turns an id into a protocol object; unknown ids and versions are errors.
 """
 
@@ -18,19 +28,26 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import ClassVar
 
 import numpy as np
 
 __all__ = [
     "ProtocolError",
     "ZeroShot",
+    "KinetixZeroShot",
     "FineTune",
     "parse_protocol",
     "attempt_keys",
     "DEFAULT_PROTOCOL",
+    "KINETIX_SIZE_GROUPS",
+    "kinetix_size_group",
+    "kinetix_averages",
 ]
 
 DEFAULT_PROTOCOL = "zero-shot@v1"
+#: Kinetix's size groups, in its reporting order (its level folders ``s/``, ``m/``, ``l/``).
+KINETIX_SIZE_GROUPS = ("s", "m", "l")
 
 
 class ProtocolError(ValueError):
@@ -46,6 +63,9 @@ class ZeroShot:
     seed: int = 0
     action_mode: str = "sample"
     version: int = 1
+    #: The physics setting the protocol imposes; None: the submission's own (Kinetix checkpoints
+    #: run under ``jax2d-compat``, ours under ``default``; see ``harness.commands.eval``).
+    physics_setting: ClassVar[str | None] = None
 
     @property
     def id(self) -> str:
@@ -65,6 +85,81 @@ class ZeroShot:
             "action_mode": self.action_mode,
             "finetune": None,
         }
+
+    def extra_metrics(self, level_ids, outcomes: dict) -> dict:
+        """Protocol-specific entries for the record's ``metrics`` (none for ``zero-shot``)."""
+        return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class KinetixZeroShot(ZeroShot):
+    """``kinetix-zero-shot@v1``: Kinetix's evaluation (see the module docstring).
+
+    The attempts are those of :class:`ZeroShot` (same keys, same episode rules); the protocol adds
+    the ``jax2d-compat`` physics and Kinetix's per-size reporting (:meth:`extra_metrics`).
+    """
+
+    physics_setting: ClassVar[str | None] = "jax2d-compat"
+
+    @property
+    def id(self) -> str:
+        return f"kinetix-zero-shot@v{self.version}"
+
+    @property
+    def name(self) -> str:
+        return "kinetix-zero-shot"
+
+    def to_json(self) -> dict:
+        d = super().to_json()
+        d.update(
+            protocol_id=self.name,
+            physics_setting=self.physics_setting,
+            aggregation="kinetix: per-level solve rate over attempts; per size group (s, m, l) "
+            "the mean over its levels; all = the mean over every level",
+        )
+        return d
+
+    def extra_metrics(self, level_ids, outcomes: dict) -> dict:
+        """``{"by_size": kinetix_averages(...)}`` for the result record's ``metrics``."""
+        return {"by_size": kinetix_averages(level_ids, outcomes)}
+
+
+def kinetix_size_group(level_id: str) -> str | None:
+    """Kinetix's size group of a level from its dataset id, or None when the id does not say.
+
+    ``kinetix-l/s/h0_weak_thrust`` (a level imported from Kinetix's ``levels/s/`` folder) -> ``s``;
+    ``handmade-m/arm_reach`` (a config of one size) -> ``m``; ``kinetix-l/my_level`` -> None.
+    """
+    parts = level_id.split("/")
+    if len(parts) >= 3 and parts[1] in KINETIX_SIZE_GROUPS:
+        return parts[1]
+    m = re.fullmatch(r"(?:handmade|random)-([sml])", parts[0])
+    return m[1] if m else None
+
+
+def kinetix_averages(level_ids, outcomes: dict) -> dict:
+    """Kinetix's averages: ``{group: {"n_levels", "solve_rate", "return"}}`` for each size group
+    present (``s``, ``m``, ``l``) and ``all`` (every level).
+
+    ``outcomes`` holds (L, K) arrays ``solved`` and ``return`` (K attempts); a level's score is
+    its mean over attempts, a group's the mean of its levels' scores (each level weighs the same).
+    """
+    ids = list(level_ids)
+    solved = np.asarray(outcomes["solved"], np.float64).mean(axis=-1)
+    ret = np.asarray(outcomes["return"], np.float64).mean(axis=-1)
+    if solved.shape != (len(ids),):
+        raise ValueError(f"kinetix_averages: {len(ids)} level ids, outcomes {solved.shape}")
+    groups = [kinetix_size_group(i) for i in ids]
+    out = {}
+    for g in (*KINETIX_SIZE_GROUPS, "all"):
+        pick = np.array([g == "all" or x == g for x in groups], bool)
+        if pick.any():
+            out[g] = {
+                "n_levels": int(pick.sum()),
+                "solve_rate": float(solved[pick].mean()),
+                "return": float(ret[pick].mean()),
+            }
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +222,10 @@ def parse_protocol(protocol_id: str):
         if version != 1:
             raise ProtocolError(f"protocol {protocol_id!r}: zero-shot has version 1 only")
         return ZeroShot()
+    if name == "kinetix-zero-shot" and budget is None:
+        if version != 1:
+            raise ProtocolError(f"protocol {protocol_id!r}: kinetix-zero-shot has version 1 only")
+        return KinetixZeroShot()
     if name == "finetune" and budget is not None:
         if version != 1:
             raise ProtocolError(f"protocol {protocol_id!r}: finetune has version 1 only")
@@ -141,7 +240,8 @@ def parse_protocol(protocol_id: str):
             )
         return FineTune(budget=int(value))
     raise ProtocolError(
-        f"unknown protocol {protocol_id!r}; known: zero-shot@v1, finetune-<budget>@v1"
+        f"unknown protocol {protocol_id!r}; known: zero-shot@v1, kinetix-zero-shot@v1, "
+        "finetune-<budget>@v1"
     )
 
 

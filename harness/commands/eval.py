@@ -9,8 +9,10 @@ writes the result record and its per-level Parquet (:mod:`harness.records`) atom
 
 Kinetix checkpoints (``params.safetensors`` + ``config.json``) are evaluated under Kinetix's
 physics (``EnvConfig(kinetix_parity=True)``: the jax2d-compat setting and sequential solver), so
-their numbers are comparable with Kinetix's own; ours run under the default physics. The record
-states which.
+their numbers are comparable with Kinetix's own; ours run under the default physics. The
+``kinetix-zero-shot@v1`` protocol runs every submission under ``jax2d-compat`` and adds Kinetix's
+per-size averages (``metrics.by_size`` in the record, printed in the summary). The record
+states which physics ran.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def register(subparsers) -> None:
         help="score a submission zero-shot on a benchmark and write a result record",
         description="Evaluates SUBMISSION (a folder with model.safetensors/config.json/README.md, "
         "a Kinetix checkpoint folder, or noop/random) on a benchmark with a protocol, prints a "
-        "summary (IQM and mean solve rate with 95%% CIs, per-level solve rates) and writes the "
+        "summary (IQM and mean solve rate with 95% CIs, per-level solve rates) and writes the "
         "result record (JSON + per-level Parquet).",
     )
     p.add_argument(
@@ -37,7 +39,12 @@ def register(subparsers) -> None:
         help="submission folder, or a Hub reference hf://OWNER/REPO[/SUBFOLDER][@REVISION]",
     )
     p.add_argument("--benchmark", required=True, metavar="ID", help="benchmark id or dataset DIR")
-    p.add_argument("--protocol", default="zero-shot@v1", help="protocol id (default zero-shot@v1)")
+    p.add_argument(
+        "--protocol",
+        default="zero-shot@v1",
+        help="protocol id (default zero-shot@v1; kinetix-zero-shot@v1: Kinetix's own evaluation "
+        "under jax2d-compat physics, with per-size averages)",
+    )
     p.add_argument(
         "--out", default="leaderboard/records", help="records folder (default leaderboard/records)"
     )
@@ -99,7 +106,11 @@ def run_eval(args) -> int:
     obs = "entity" if sub.obs_type == "any" else sub.obs_type
     act = "multi_discrete" if sub.action_type == "any" else sub.action_type
     env_config = EnvConfig(
-        size=bench.size, obs_type=obs, action_type=act, kinetix_parity=sub.kind == "kinetix"
+        size=bench.size,
+        obs_type=obs,
+        action_type=act,
+        kinetix_parity=sub.kind == "kinetix",
+        physics_setting=protocol.physics_setting,  # kinetix-zero-shot@v1: jax2d-compat
     )
     agent = Agent(sub.architecture, sub.arch_config, sub.params, sub.sha256)
     cache = None
@@ -133,8 +144,10 @@ def run_eval(args) -> int:
         started_at=started,
         bootstrap_reps=args.bootstrap_reps,
     )
+    record["metrics"].update(protocol.extra_metrics(loaded.level_ids, out))
     jpath, ppath = write_record(args.out, record, table)
     sr = record["metrics"]["solve_rate"]
+    by_size = record["metrics"].get("by_size")
     if args.json:
         print(
             json.dumps(
@@ -147,6 +160,7 @@ def run_eval(args) -> int:
                     "benchmark": bench.id,
                     "protocol": protocol.id,
                     "solve_rate": {k: sr[k] for k in ("iqm", "mean", "median", "ci95")},
+                    **({"by_size": by_size} if by_size else {}),
                     "wall_clock_s": record["compute"]["wall_clock_s"],
                 }
             )
@@ -159,6 +173,10 @@ def run_eval(args) -> int:
     for k in ("iqm", "mean", "median", "optimality_gap"):
         lo, hi = sr["ci95"][k]
         print(f"  {k:15s} {sr[k]:.3f}  [{lo:.3f}, {hi:.3f}]")
+    if by_size:  # Kinetix's own averages: mean solve rate per size group and over all levels
+        print(f"  Kinetix mean solve rate ({record['protocol']['env_params']['physics_setting']}):")
+        for g, v in by_size.items():
+            print(f"    {g.upper():4s} {v['solve_rate']:.3f} over {v['n_levels']} levels")
     sizes = {}
     for lid, r in zip(loaded.level_ids, rates, strict=True):
         sizes.setdefault(lid.split("/", 1)[0], []).append(r)

@@ -15,7 +15,11 @@
 * ``levels import-kinetix DIR --out DIR2 [--size l] [--name NAME] [--random-episodes N]``:
   Kinetix editor JSON levels (``DIR/**/*.json``) -> a dataset with config ``kinetix-{size}``,
   split ``test``, and its own benchmark id ``{NAME}-v1`` (use it as ``DIR2`` or
-  ``DIR2::{NAME}-v1`` wherever a benchmark id is accepted).
+  ``DIR2::{NAME}-v1`` wherever a benchmark id is accepted). The folder is recorded in the local
+  import registry (:mod:`harness.imports`) by level-set hash; when that hash is a registered
+  imported benchmark's (``kinetix-original-v1``: Kinetix's own ``kinetix/levels`` folder), the
+  dataset takes that id (unless ``--name`` says otherwise), the command prints it, and the id
+  then works everywhere.
 """
 
 from __future__ import annotations
@@ -69,7 +73,9 @@ def _add_build(sub) -> None:
     p.set_defaults(func=run_build)
 
 
-def _build(recipe, out: str, args) -> int:
+def _build(recipe, out: str, args, after=None) -> int:
+    """Builds and prints the summary; ``after()`` (run once built) may add fields to the JSON
+    record and returns ``(fields, text lines)``."""
     from harness.build import build_dataset
 
     t0 = time.perf_counter()
@@ -84,6 +90,8 @@ def _build(recipe, out: str, args) -> int:
         "benchmarks": m.get("benchmarks", {}),
         "seconds": round(secs, 1),
     }
+    fields, lines = after() if after is not None else ({}, [])
+    record.update(fields)
     if args.json:
         print(json.dumps(record))
     else:
@@ -91,6 +99,8 @@ def _build(recipe, out: str, args) -> int:
         print(f"built {out}: {n} levels in {len(record['configs'])} configs, {secs:.0f} s")
         for bid, b in record["benchmarks"].items():
             print(f"  {bid:24s} {b['num_levels']:6d} levels  {b['level_set_hash'][:16]}")
+        for line in lines:
+            print(line)
     return 0
 
 
@@ -124,10 +134,15 @@ def _bundled_manifest():
 
 def run_list(args) -> int:
     from harness.benchmarks import BENCHMARKS
+    from harness.imports import find_import
 
     bundled = (_bundled_manifest() or {}).get("benchmarks", {})
     for b in BENCHMARKS.values():
         has = b.id in bundled and bundled[b.id]["level_set_hash"] == b.level_set_hash
+        imported = find_import(b.level_set_hash) if b.imported else None
+        where = "bundled" if has else "hub only"
+        if b.imported:
+            where = "imported" if imported else "not imported"
         record = {
             "id": b.id,
             "configs": list(b.configs),
@@ -139,13 +154,15 @@ def run_list(args) -> int:
             "bundled": has,
             "description": b.description,
         }
+        if b.imported:
+            record["imported"] = imported["path"] if imported else None
         if args.json:
             print(json.dumps(record))
         else:
             print(
                 f"{b.id:24s} {','.join(b.configs):34s} {b.split:10s} {b.size.upper()} "
                 f"{b.num_levels:6d}  {b.level_set_hash[:12]}  "
-                f"{'bundled' if has else 'hub only'}  {b.description}"
+                f"{where}  {b.description}"
             )
     return 0
 
@@ -286,8 +303,40 @@ def _add_import(sub) -> None:
         help="random-policy episodes per level for random_solve_rate (0: skip; default 64)",
     )
     p.add_argument("--force", action="store_true", help="replace DIR2 if it exists")
+    p.add_argument(
+        "--no-register",
+        action="store_true",
+        help="do not record DIR2 in the local import registry (~/.cache/kinetix-bench/"
+        "imports.json, or $KINETIX_BENCH_IMPORTS)",
+    )
     add_json_flag(p)
     p.set_defaults(func=run_import)
+
+
+def _registered_match(src: Path, size: str):
+    """The imported registry benchmark whose level set the folder's levels are, or None."""
+    from harness.benchmarks import BENCHMARKS
+    from harness.build import config_levels
+    from harness.recipes import parse_recipe
+    from kinetix.hashing import level_hashes, level_set_hash
+
+    wanted = [b for b in BENCHMARKS.values() if b.imported]
+    if not wanted:
+        return None
+    n = sum(1 for _ in src.rglob("*.json"))
+    if n not in {b.num_levels for b in wanted}:
+        return None
+    recipe = parse_recipe(
+        {
+            "name": "probe",
+            "version": "1.0.0",
+            "configs": [{"name": f"kinetix-{size}", "source": "kinetix", "size": size,
+                         "path": str(src.resolve()), "splits": {"test": {}}}],
+        }
+    )  # fmt: skip
+    cfg = recipe.configs[0]
+    h = level_set_hash(level_hashes(config_levels(cfg, cfg.splits[0]).levels))
+    return next((b for b in wanted if b.level_set_hash == h), None)
 
 
 def run_import(args) -> int:
@@ -296,8 +345,10 @@ def run_import(args) -> int:
     src = Path(args.dir)
     if not src.is_dir():
         raise CommandError(f"{args.dir}: not a folder")
-    name = args.name or "kinetix-" + re.sub(r"[^a-z0-9_-]+", "-", src.resolve().name.lower())
-    name = name.strip("-") or "kinetix-levels"
+    match = _registered_match(src, args.size)
+    default = match.id.rsplit("-v", 1)[0] if match is not None else None
+    default = default or "kinetix-" + re.sub(r"[^a-z0-9_-]+", "-", src.resolve().name.lower())
+    name = (args.name or default).strip("-") or "kinetix-levels"
     config = f"kinetix-{args.size}"
     recipe = parse_recipe(
         {
@@ -316,4 +367,21 @@ def run_import(args) -> int:
             "benchmarks": [{"id": f"{name}-v1", "configs": [config], "split": "test"}],
         }
     )
-    return _build(recipe, args.out, args)
+
+    def register():
+        fields = {"registered_id": match.id if match is not None else None}
+        if args.no_register:
+            return {**fields, "import_registry": None}, []
+        from harness.imports import imports_path, record_import
+
+        record_import(args.out, source=src)
+        fields["import_registry"] = str(imports_path())
+        if match is None:
+            return fields, [f"recorded in the import registry {imports_path()}"]
+        return fields, [
+            f"registered {match.id} ({match.description}; level-set hash "
+            f"{match.level_set_hash[:16]}): use --benchmark {match.id} "
+            f"(recorded in {imports_path()})"
+        ]
+
+    return _build(recipe, args.out, args, after=register)

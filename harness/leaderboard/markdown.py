@@ -95,7 +95,7 @@ def markdown_table(table: pd.DataFrame) -> str:
         title = f"{md_escape(bench)} · {md_escape(proto)}"
         if commits[(bench, proto)] > 1:
             title += f" (dataset {md_escape(short_commit(commit))})"
-        finetune = g["scratch_iqm"].notna().any() or not proto.startswith("zero-shot")
+        finetune = g["scratch_iqm"].notna().any() or proto.startswith("finetune")
         head = ["rank", "band", "submission", "architecture", "IQM [95% CI]", "mean [95% CI]"]
         head += ["optimality gap", "levels"]
         align = ["---:", "---:", "---", "---", "---", "---", "---:", "---:"]

@@ -302,6 +302,31 @@ def test_forward_on_our_env_observations_padded_to_l(reference, level_json):
             _assert_close(value[0, j], ref("value")[0, i], f"{size} row {i} value")
 
 
+@pytest.mark.parametrize(
+    "name,size",
+    [("tf_md", "m"), ("tf_md", "l"), ("tf_discrete", "m"), ("tf_continuous", "m"),
+     ("perm_inv", "m")],
+)  # fmt: skip
+def test_forward_on_our_env_observations_at_own_size(reference, level_json, name, size):
+    """Every entity family and head, on our env's reset observations of the reference levels at
+    their own size (M, L), gives Kinetix's actor outputs and values within 1e-5."""
+    case = reference.case(name)
+    resets, levels = _reset_levels(reference, level_json, size)
+    config = kx.EnvConfig(size=size)
+    obs = jax.jit(jax.vmap(lambda lv: kx.reset(jax.random.PRNGKey(0), lv, config)[0]))(
+        kx.stack_levels(levels)
+    )
+    B = len(reference.meta["obs_names"][f"symbolic_entity/{size}"])  # the parity test's shapes
+    _, apply = _network_of(reference, name)
+    batch = jax.tree.map(lambda x: _pad_batch(x, B)[None], obs)
+    _, dist, value = apply(reference.params(name), initial_hidden(B), batch, np.zeros((1, B), bool))
+    actor = dist.mean if case["action_type"] == "continuous" else dist.logits
+    ref = functools.partial(reference.out, name, size)
+    n = len(resets)
+    _assert_close(actor[0, :n], ref("actor_out")[0, resets], f"{name}/{size} actor output")
+    _assert_close(value[0, :n], ref("value")[0, resets], f"{name}/{size} value")
+
+
 def test_forward_on_our_env_observations_size_s(reference, level_json):
     """At the levels' own size S, our entity and flat observations give Kinetix's transformer
     and flat-MLP outputs."""
