@@ -118,7 +118,8 @@ def _rollout(sub, bench, attempts: int, steps: int, log):
     import jax
     import numpy as np
 
-    from harness.submissions import ANY, policy_for
+    from harness.submission_policies import policy_for
+    from harness.submissions import ANY
     from kinetix.env import EnvConfig, KinetixEnv
     from kinetix.rollout import first_episode
 

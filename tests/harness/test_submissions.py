@@ -18,13 +18,8 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from harness.cli import main
-from harness.submissions import (
-    SubmissionError,
-    check_compatible,
-    load_submission,
-    policy_for,
-    write_parameter_free_submission,
-)
+from harness.submission_policies import policy_for, write_parameter_free_submission
+from harness.submissions import SubmissionError, check_compatible, load_submission
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"actor_depth": 1, "critic_depth": 1, "actor_width": 8, "critic_width": 8}
