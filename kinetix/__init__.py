@@ -12,8 +12,9 @@ an :class:`EnvSize` (S, M, L or custom). The environment is functional and gymna
 Modules: :mod:`kinetix.sizes`, :mod:`kinetix.level`, :mod:`kinetix.validate`,
 :mod:`kinetix.hashing`, :mod:`kinetix.actions`, :mod:`kinetix.spaces`,
 :mod:`kinetix.observations`, :mod:`kinetix.reward`, :mod:`kinetix.env`,
-:mod:`kinetix.policies`, :mod:`kinetix.rollout`, :mod:`kinetix.kinetix_json`,
-:mod:`kinetix.render` (rendering), :mod:`kinetix.generator` (procedural levels).
+:mod:`kinetix.policies`, :mod:`kinetix.rollout`, :mod:`kinetix.kinetix_json` (import of Kinetix
+JSON; export in :mod:`kinetix.kinetix_json_export`), :mod:`kinetix.render` (rendering),
+:mod:`kinetix.generator` (procedural levels).
 """
 
 from kinetix.actions import ACTION_TYPES, action_space, noop_action, random_action

@@ -3,7 +3,8 @@
 * :mod:`.config`: typed frozen config, YAML + ``--set`` overrides;
 * :mod:`.losses`: GAE and clipped losses;
 * :mod:`.levels`: level sources (single, list, bank, SFL buffer);
-* :mod:`.train`: ``make_train`` (the compiled update) and ``train`` (the whole run);
+* :mod:`.update`: ``make_train`` (the compiled update, ``Runner``, ``Transition``);
+* :mod:`.train`: ``train`` (the whole run: loop, SFL rescoring, evaluation);
 * :mod:`.checkpoint`, :mod:`.export`, :mod:`.report`: resume files, submissions, metrics/plots;
 * :mod:`.finetune`: the fine-tuning protocol's entry point.
 """
@@ -11,7 +12,8 @@
 from baselines.ppo.config import ConfigError, TrainConfig, load_config
 from baselines.ppo.export import export_submission
 from baselines.ppo.finetune import FINETUNE_PPO, finetune
-from baselines.ppo.train import make_train, train
+from baselines.ppo.train import train
+from baselines.ppo.update import make_train
 
 __all__ = [
     "ConfigError",

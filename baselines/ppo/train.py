@@ -1,87 +1,40 @@
-"""PPO on Kinetix levels in the PureJaxRL shape: one compiled update, a Python loop around it.
+"""The full PPO run: a Python loop over the compiled update of :mod:`baselines.ppo.update`.
 
-``make_train(cfg, agent, pool)`` returns ``(init, update)``:
-
-* ``init(key, params=None) -> Runner`` (fresh or given network parameters, envs reset on levels
-  drawn from the pool);
-* ``update(runner) -> (runner, metrics)``: ``cfg.logging.log_every`` PPO updates as one
-  ``lax.scan`` (rollout of the vmapped envs with ``lax.scan``, GAE, ``update_epochs`` x
-  ``num_minibatches`` clipped-loss Adam steps, minibatches split by environment); ``metrics``
-  leaves have a leading axis of that length.
-
-Data parallel: with a :class:`jax.sharding.Mesh` over the local devices the env batch (states,
-observations, recurrent state) is sharded on its leading axis and everything else replicated;
-XLA's SPMD partitioner makes the gradients global. :func:`train` is the full run: resume
-checkpoints, metrics JSONL, progress bar, plot and the exported submission.
+:func:`train` builds the agent and the level pool from a :class:`~baselines.ppo.config.TrainConfig`,
+then calls the jitted update (``logging.log_every`` PPO updates per call) until
+``ppo.num_updates``; between calls it writes one metrics row per update (``sps``: env steps per
+second, ``wall_s``: seconds since the start, resumed runs included), refills the SFL buffer
+(:func:`sfl_rescore`), writes resume checkpoints, drives the progress bar, and at the end plots
+the curve, evaluates (:func:`evaluate`: first-episode solve rate per level, (L,) floats in
+[0, 1]) and exports the submission. ``make_train``, ``Runner``, ``Transition``, ``make_mesh``
+and ``make_optimizer`` live in :mod:`baselines.ppo.update` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh
 
 from baselines.ppo.config import ConfigError, TrainConfig
-from baselines.ppo.levels import LevelSampler, make_sampler, sample_indices, take_levels
-from baselines.ppo.losses import gae, normalise, policy_loss, value_loss
+from baselines.ppo.levels import take_levels
+from baselines.ppo.update import (
+    Runner,
+    TrainFns,
+    Transition,
+    _is_batched,
+    make_mesh,
+    make_optimizer,
+    make_train,
+)
 from kinetix.env import KinetixEnv
 
 __all__ = ["Runner", "Transition", "make_mesh", "make_train", "make_optimizer", "policy_fn"]
-
-
-class Transition(NamedTuple):
-    obs: Any
-    first: jax.Array  # obs starts a new episode (the network's "done" input)
-    action: jax.Array
-    log_prob: jax.Array
-    value: jax.Array
-    reward: jax.Array
-    done: jax.Array
-    solved: jax.Array
-    episode_return: jax.Array
-
-
-class Runner(NamedTuple):
-    """Everything the training loop carries (a pytree; checkpointed as a whole)."""
-
-    params: Any
-    opt_state: Any
-    env_state: Any
-    obs: Any
-    first: jax.Array  # (B,) bool
-    hidden: Any  # recurrent state, leading axis B
-    sampler: LevelSampler
-    key: jax.Array
-    update: jax.Array  # () int32 updates done
-
-
-def make_mesh(devices=None) -> Mesh:
-    """A 1-D mesh (axis ``"d"``) over ``devices`` (default: all local devices)."""
-    devices = jax.local_devices() if devices is None else devices
-    return Mesh(np.asarray(devices), ("d",))
-
-
-def make_optimizer(ppo, num_updates: int):
-    steps = max(1, num_updates * ppo.update_epochs * ppo.num_minibatches)
-    lr = optax.linear_schedule(ppo.lr, 0.0, steps) if ppo.anneal_lr else ppo.lr
-    return optax.chain(
-        optax.clip_by_global_norm(ppo.max_grad_norm), optax.adam(lr, eps=ppo.adam_eps)
-    )
-
-
-def _tb(tree):
-    return jax.tree.map(lambda x: x[None], tree)
-
-
-def _untb(tree):
-    return jax.tree.map(lambda x: x[0], tree)
 
 
 def policy_fn(agent, params, greedy: bool = False):
@@ -95,215 +48,6 @@ def policy_fn(agent, params, greedy: bool = False):
         return jax.tree.map(lambda x: x[0, 0], action)
 
     return policy
-
-
-def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None):
-    """``(init, update, shardings)`` for ``cfg``; ``pool``: stacked training levels."""
-    ppo = cfg.ppo
-    env = KinetixEnv(cfg.env.env_config())
-    env_params = cfg.env.env_params()
-    mesh = make_mesh() if mesh is None else mesh
-    n_dev = mesh.devices.size
-    if ppo.num_envs % n_dev:
-        raise ConfigError(f"ppo.num_envs: {ppo.num_envs} is not a multiple of {n_dev} devices")
-    n_envs, n_steps, n_mb = ppo.num_envs, ppo.num_steps, ppo.num_minibatches
-    optimizer = make_optimizer(ppo, ppo.num_updates)
-    sfl = cfg.levels.sfl
-    buffer_size = sfl.top_k if sfl.enabled else 1
-    multi_level = int(jax.tree.leaves(pool)[0].shape[0]) > 1 if _is_batched(pool) else False
-
-    batch_sh = NamedSharding(mesh, P("d"))
-    repl = NamedSharding(mesh, P())
-
-    def shard_batch(tree):
-        return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, batch_sh), tree)
-
-    def reset_on(key, sampler, n):
-        levels = take_levels(sampler.pool, sample_indices(key, sampler, n))
-        return jax.vmap(lambda lv: env.reset(key, lv, env_params))(levels)
-
-    def init(key, params=None) -> Runner:
-        k_params, k_levels, key = jax.random.split(key, 3)
-        params = jax.jit(agent.init)(k_params) if params is None else params
-        sampler = make_sampler(pool, buffer_size)
-        obs, env_state = jax.jit(reset_on, static_argnums=2)(k_levels, sampler, n_envs)
-        runner = Runner(
-            params=params,
-            opt_state=optimizer.init(params),
-            env_state=env_state,
-            obs=obs,
-            first=jnp.ones((n_envs,), bool),
-            hidden=agent.initial_hidden(n_envs),
-            sampler=sampler,
-            key=key,
-            update=jnp.int32(0),
-        )
-        runner = jax.tree.map(jnp.copy, runner)  # distinct buffers (the update donates them)
-        return jax.device_put(runner, shardings(runner))
-
-    def shardings(runner: Runner):
-        batched = {"env_state", "obs", "first", "hidden"}
-
-        def field(name):
-            sh = batch_sh if name in batched else repl
-            return jax.tree.map(lambda _: sh, getattr(runner, name))
-
-        return Runner(**{name: field(name) for name in Runner._fields})
-
-    # ---- one PPO update ------------------------------------------------------------------------
-    def one_update(runner: Runner, _):
-        # COLLECT TRAJECTORIES
-        def env_step(carry, _):
-            params, env_state, obs, first, hidden, sampler, key = carry
-            key, k_act, k_reset = jax.random.split(key, 3)
-            hidden, dist, value = agent.apply(params, hidden, _tb(obs), first[None])
-            action = dist.sample(k_act)
-            log_prob, action, value = _untb(dist.log_prob(action)), _untb(action), value[0]
-            next_obs, env_state, reward, done, info = jax.vmap(
-                lambda s, a: env.step(k_act, s, a, env_params)
-            )(env_state, action)
-            if multi_level:  # a finished episode restarts on a freshly drawn level
-                fresh_obs, fresh_state = reset_on(k_reset, sampler, n_envs)
-
-                def pick(a, b):
-                    return jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b)
-
-                next_obs = jax.tree.map(pick, fresh_obs, next_obs)
-                env_state = jax.tree.map(pick, fresh_state, env_state)
-            env_state, next_obs = shard_batch((env_state, next_obs))
-            tr = Transition(
-                obs,
-                first,
-                action,
-                log_prob,
-                value,
-                reward,
-                done,
-                info["solved"],
-                info["episode_return"],
-            )
-            return (params, env_state, next_obs, done, hidden, sampler, key), tr
-
-        hidden0 = runner.hidden
-        carry = (
-            runner.params,
-            runner.env_state,
-            runner.obs,
-            runner.first,
-            runner.hidden,
-            runner.sampler,
-            runner.key,
-        )
-        carry, traj = jax.lax.scan(env_step, carry, None, length=n_steps)
-        params, env_state, last_obs, last_first, hidden, sampler, key = carry
-
-        # CALCULATE ADVANTAGE
-        _, _, last_value = agent.apply(params, hidden, _tb(last_obs), last_first[None])
-        advantages, targets = gae(
-            traj.reward, traj.value, traj.done, last_value[0], ppo.gamma, ppo.gae_lambda
-        )
-
-        # UPDATE NETWORK
-        def loss_fn(params, mb):
-            h0, tr, adv, tgt = mb
-            _, dist, value = agent.apply(params, h0, tr.obs, tr.first)
-            log_prob = dist.log_prob(tr.action)
-            pl, clip_frac = policy_loss(log_prob, tr.log_prob, normalise(adv), ppo.clip_eps)
-            vl = value_loss(value, tr.value, tgt, ppo.clip_eps)
-            entropy = jnp.mean(dist.entropy())
-            total = pl + ppo.vf_coef * vl - ppo.ent_coef * entropy
-            approx_kl = jnp.mean((ratio := jnp.exp(log_prob - tr.log_prob)) - 1 - jnp.log(ratio))
-            return total, (pl, vl, entropy, approx_kl, clip_frac)
-
-        def update_epoch(carry, _):
-            params, opt_state, key = carry
-            key, k_perm = jax.random.split(key)
-            perm = jax.random.permutation(k_perm, n_envs)
-
-            def split_envs(x, axis):  # env axis -> (n_mb, ..., B / n_mb, ...) by permutation
-                x = jnp.take(x, perm, axis=axis)
-                x = x.reshape(x.shape[:axis] + (n_mb, -1) + x.shape[axis + 1 :])
-                return jnp.moveaxis(x, axis, 0)
-
-            mbs = (
-                jax.tree.map(lambda x: split_envs(x, 0), hidden0),
-                jax.tree.map(lambda x: split_envs(x, 1), traj),
-                split_envs(advantages, 1),
-                split_envs(targets, 1),
-            )
-
-            def update_minibatch(carry, mb):
-                params, opt_state = carry
-                grads, aux = jax.grad(loss_fn, has_aux=True)(params, mb)
-                updates, opt_state = optimizer.update(grads, opt_state, params)
-                return (optax.apply_updates(params, updates), opt_state), aux
-
-            (params, opt_state), aux = jax.lax.scan(update_minibatch, (params, opt_state), mbs)
-            return (params, opt_state, key), aux
-
-        key, k_epochs = jax.random.split(key)
-        (params, opt_state, _), aux = jax.lax.scan(
-            update_epoch, (params, runner.opt_state, k_epochs), None, length=ppo.update_epochs
-        )
-
-        # METRICS
-        done = traj.done.astype(jnp.float32)
-        episodes = done.sum()
-        denom = jnp.maximum(episodes, 1.0)
-        pl, vl, entropy, approx_kl, clip_frac = (jnp.mean(a) for a in aux)
-        metrics = {
-            "update": runner.update + 1,
-            "env_steps": (runner.update + 1).astype(jnp.float32) * (n_envs * n_steps),
-            "episodes": episodes,
-            "mean_return": jnp.where(
-                episodes > 0, (done * traj.episode_return).sum() / denom, jnp.nan
-            ),
-            "solve_rate": jnp.where(episodes > 0, (done * traj.solved).sum() / denom, jnp.nan),
-            "mean_reward": traj.reward.mean(),
-            "policy_loss": pl,
-            "value_loss": vl,
-            "entropy": entropy,
-            "approx_kl": approx_kl,
-            "clip_frac": clip_frac,
-        }
-        runner = Runner(
-            params,
-            opt_state,
-            env_state,
-            last_obs,
-            last_first,
-            hidden,
-            sampler,
-            key,
-            runner.update + 1,
-        )
-        return runner, metrics
-
-    def update(runner: Runner):
-        return jax.lax.scan(one_update, runner, None, length=cfg.logging.log_every)
-
-    def compiled_update(example: Runner):
-        sh = shardings(example)
-        return jax.jit(update, in_shardings=(sh,), out_shardings=(sh, repl), donate_argnums=0)
-
-    return TrainFns(init, update, compiled_update, shardings, env, env_params, mesh)
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainFns:
-    """What :func:`make_train` returns."""
-
-    init: Any
-    update: Any
-    compiled_update: Any  # compiled_update(example_runner) -> jitted update with shardings
-    shardings: Any
-    env: KinetixEnv
-    env_params: Any
-    mesh: Mesh
-
-
-def _is_batched(pool) -> bool:
-    return pool.polygon_roles.ndim == 2
 
 
 @functools.cache

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 from harness.commands import CommandError, add_json_flag, positive_int
 
@@ -64,110 +63,65 @@ def register(subparsers) -> None:
     _register_finetune(subparsers)
 
 
-def _resolve_submission(spec: str) -> str:
-    """``noop`` / ``random`` name the committed parameter-free submissions."""
-    from pathlib import Path
+def _progress_bar(args, unit: str):
+    """``(on_start, update, close)`` for a tqdm bar sized when scoring starts (none with --json)."""
+    from tqdm.auto import tqdm
 
-    if spec in ("noop", "random") and not Path(spec).exists():
-        root = Path(__file__).resolve().parents[2] / "submissions" / spec
-        if root.is_dir():
-            return str(root)
-    return spec
+    bars = []
+
+    def on_start(total: int, label: str) -> None:
+        bars.append(tqdm(total=total, desc=label, unit=unit, disable=args.json, leave=False))
+
+    def update(n: int) -> None:
+        if bars:
+            bars[0].update(n)
+
+    def close() -> None:
+        for b in bars:
+            b.close()
+
+    return on_start, update, close
+
+
+def _log(s: str) -> None:
+    print(s, file=sys.stderr, flush=True)
 
 
 def run_eval(args) -> int:
-    import os
-    from pathlib import Path
-
     import numpy as np
-    from tqdm.auto import tqdm
 
-    from harness.benchmarks import load_benchmark
-    from harness.evaluate import Agent, evaluate
     from harness.protocols import ZeroShot, parse_protocol
-    from harness.records import make_record, write_record
-    from harness.submissions import load_submission
-    from kinetix import EnvConfig
+    from harness.scoring import score
 
     protocol = parse_protocol(args.protocol)
     if not isinstance(protocol, ZeroShot):
         raise CommandError(f"{args.protocol}: use `kinetix-bench finetune` for fine-tuning")
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    t0 = time.perf_counter()
-
-    def log(s):
-        print(s, file=sys.stderr, flush=True)
-
-    loaded = load_benchmark(args.benchmark, offline=args.offline or None, log=log)
-    bench = loaded.benchmark
-    sub = load_submission(
-        _resolve_submission(args.submission), benchmark=bench, offline=args.offline or None
-    )
-    obs = "entity" if sub.obs_type == "any" else sub.obs_type
-    act = "multi_discrete" if sub.action_type == "any" else sub.action_type
-    env_config = EnvConfig(
-        size=bench.size,
-        obs_type=obs,
-        action_type=act,
-        kinetix_parity=sub.kind == "kinetix",
-        physics_setting=protocol.physics_setting,  # kinetix-zero-shot@v1: jax2d-compat
-    )
-    agent = Agent(sub.architecture, sub.arch_config, sub.params, sub.sha256)
-    cache = None
-    if not args.no_cache:
-        default = Path(os.path.expanduser("~/.cache/kinetix-bench/eval"))
-        cache = Path(args.cache_dir) if args.cache_dir else default
-    n = len(loaded.level_ids)
-    timing: dict = {}
-    with tqdm(
-        total=n, desc=f"{sub.id} on {bench.id}", unit="lvl", disable=args.json, leave=False
-    ) as bar:
-        out = evaluate(
-            agent,
-            loaded.levels,
-            loaded.level_hashes,
+    on_start, update, close = _progress_bar(args, "lvl")
+    try:
+        scored = score(
+            args.submission,
+            args.benchmark,
             protocol,
-            env_config,
+            out=args.out,
+            cache_dir=None if args.no_cache else (args.cache_dir or "default"),
             chunk=args.chunk,
-            cache_dir=cache,
-            progress=bar.update,
-            timing=timing,
+            bootstrap_reps=args.bootstrap_reps,
+            offline=args.offline or None,
+            progress=update,
+            on_start=on_start,
+            log=_log,
         )
-    record, table = make_record(
-        submission=sub,
-        loaded=loaded,
-        protocol=protocol,
-        outcomes=out,
-        env_config=env_config,
-        # a resumed run adds the time its cached chunks took when they were computed
-        wall_clock_s=time.perf_counter() - t0 + timing["cached_compute_s"],
-        started_at=started,
-        bootstrap_reps=args.bootstrap_reps,
-    )
-    record["metrics"].update(protocol.extra_metrics(loaded.level_ids, out))
-    jpath, ppath = write_record(args.out, record, table)
+    finally:
+        close()
+    record, sub, loaded = scored.record, scored.submission, scored.loaded
+    if args.json:
+        print(json.dumps({"what": "eval", **scored.summary()}))
+        return 0
     sr = record["metrics"]["solve_rate"]
     by_size = record["metrics"].get("by_size")
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "what": "eval",
-                    "record": str(jpath),
-                    "per_level": str(ppath),
-                    "result_id": record["result_id"],
-                    "submission": sub.id,
-                    "benchmark": bench.id,
-                    "protocol": protocol.id,
-                    "solve_rate": {k: sr[k] for k in ("iqm", "mean", "median", "ci95")},
-                    **({"by_size": by_size} if by_size else {}),
-                    "wall_clock_s": record["compute"]["wall_clock_s"],
-                }
-            )
-        )
-        return 0
-    rates = out["solved"].mean(axis=1)
-    print(f"{sub.id} on {bench.id} ({n} levels, {protocol.id}, data {loaded.origin}):")
+    rates = scored.outcomes["solved"].mean(axis=1)
+    n = len(loaded.level_ids)
+    print(f"{sub.id} on {loaded.benchmark.id} ({n} levels, {protocol.id}, data {loaded.origin}):")
     if sub.source:
         print(f"  submission commit {sub.source['commit']} of {sub.source['repo']}")
     for k in ("iqm", "mean", "median", "optimality_gap"):
@@ -188,7 +142,7 @@ def run_eval(args) -> int:
     width = max(len(i) for i in loaded.level_ids)
     for lid, r in zip(loaded.level_ids, rates, strict=True):
         print(f"    {lid:{width}s} {r:.2f}")
-    print(f"record: {jpath}  ({record['compute']['wall_clock_s']:.0f} s)")
+    print(f"record: {scored.record_path}  ({record['compute']['wall_clock_s']:.0f} s)")
     return 0
 
 
@@ -215,86 +169,42 @@ def _register_finetune(subparsers) -> None:
 
 
 def run_finetune_cmd(args) -> int:
-    import os
-    from pathlib import Path
-
-    from tqdm.auto import tqdm
-
-    from harness.benchmarks import load_benchmark
-    from harness.finetuning import run_finetune
     from harness.protocols import parse_protocol
-    from harness.records import make_record, write_record
-    from harness.stats import aggregate, finetune_gain
-    from harness.submissions import load_submission
-    from kinetix import EnvConfig
+    from harness.scoring import score
 
     protocol = parse_protocol(f"finetune-{args.budget}@v1")
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    t0 = time.perf_counter()
-    loaded = load_benchmark(
-        args.benchmark,
-        offline=args.offline or None,
-        log=lambda s: print(s, file=sys.stderr, flush=True),
-    )
-    bench = loaded.benchmark
-    sub = load_submission(
-        _resolve_submission(args.submission), benchmark=bench, offline=args.offline or None
-    )
-    env_config = EnvConfig(
-        size=bench.size,
-        obs_type=sub.obs_type,
-        action_type=sub.action_type,
-        kinetix_parity=sub.kind == "kinetix",
-    )
-    cache = Path(args.cache_dir or os.path.expanduser("~/.cache/kinetix-bench/finetune"))
-    n_runs = len(loaded.level_ids) * len(protocol.train_seeds) * (1 if args.no_scratch else 2)
-    with tqdm(total=n_runs, desc=f"{protocol.id} {sub.id}", disable=args.json) as bar:
-        res = run_finetune(
-            sub,
-            loaded,
+    on_start, update, close = _progress_bar(args, "run")
+    try:
+        scored = score(
+            args.submission,
+            args.benchmark,
             protocol,
-            env_config,
-            cache_dir=cache,
-            progress=bar.update,
+            out=args.out,
+            cache_dir=args.cache_dir or "default",
+            bootstrap_reps=args.bootstrap_reps,
+            offline=args.offline or None,
             scratch=not args.no_scratch,
+            progress=update,
+            on_start=on_start,
+            log=_log,
         )
-    per_update = protocol.num_envs * protocol.num_steps
-    trained = max(1, protocol.budget // per_update) * per_update * n_runs
-    record, table = make_record(
-        submission=sub,
-        loaded=loaded,
-        protocol=protocol,
-        outcomes=res["finetuned"],
-        env_config=env_config,
-        wall_clock_s=time.perf_counter() - t0,
-        started_at=started,
-        bootstrap_reps=args.bootstrap_reps,
-        train_seeds=list(protocol.train_seeds),
-        env_steps=trained,
-    )
-    if "scratch" in res:
-        ft = res["finetuned"]["solved"].astype(float).mean(-1)
-        sc = res["scratch"]["solved"].astype(float).mean(-1)
-        agg = aggregate(sc, reps=args.bootstrap_reps)
-        record["metrics"]["scratch_solve_rate"] = {
-            k: float(agg[k]["value"]) for k in ("iqm", "mean", "median", "optimality_gap")
-        }
-        gain = finetune_gain(ft, sc, reps=args.bootstrap_reps)
-        record["metrics"]["finetune_gain"] = {
-            k: {"value": float(v["value"]), "ci95": [float(v["ci_low"]), float(v["ci_high"])]}
-            for k, v in gain.items()
-        }
-    jpath, _ = write_record(args.out, record, table)
-    sr = record["metrics"]["solve_rate"]
+    finally:
+        close()
+    metrics = scored.record["metrics"]
     if args.json:
-        print(json.dumps({"what": "finetune", "record": str(jpath), "metrics": record["metrics"]}))
-    else:
-        print(f"{sub.id} on {bench.id}, {protocol.id}: IQM {sr['iqm']:.3f} mean {sr['mean']:.3f}")
-        if "scratch_solve_rate" in record["metrics"]:
-            g = record["metrics"]["finetune_gain"]["iqm"]
-            print(
-                f"  from scratch IQM {record['metrics']['scratch_solve_rate']['iqm']:.3f}; "
-                f"gain {g['value']:+.3f} [{g['ci95'][0]:+.3f}, {g['ci95'][1]:+.3f}]"
-            )
-        print(f"record: {jpath}")
+        print(json.dumps({"what": "finetune", **scored.summary(), "metrics": metrics}))
+        return 0
+    sr = metrics["solve_rate"]
+    bench = scored.loaded.benchmark
+    print(
+        f"{scored.submission.id} on {bench.id}, {protocol.id}: IQM {sr['iqm']:.3f} "
+        f"mean {sr['mean']:.3f}"
+    )
+    if "scratch_solve_rate" in metrics:
+        g = metrics["finetune_gain"]["iqm"]
+        print(
+            f"  from scratch IQM {metrics['scratch_solve_rate']['iqm']:.3f}; "
+            f"gain {g['value']:+.3f} [{g['ci95'][0]:+.3f}, {g['ci95'][1]:+.3f}]"
+        )
+    print(f"record: {scored.record_path}")
     return 0

@@ -187,27 +187,11 @@ def _add_refresh(sub) -> None:
     p.set_defaults(func=run_refresh)
 
 
-def _score(argv: list[str]) -> dict:
-    """Runs ``kinetix-bench eval ARGV --json`` in-process; returns its JSON summary."""
-    import contextlib
-    import io
-
-    from harness.cli import build_parser
-
-    ns = build_parser().parse_args(["eval", *argv, "--json"])
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = ns.func(ns)
-    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("{")]
-    if code or not lines:
-        raise CommandError(f"kinetix-bench eval {' '.join(argv)} failed (exit {code})")
-    return json.loads(lines[-1])
-
-
 def run_refresh(args) -> int:
     import time
 
     from harness.leaderboard.build import build_leaderboard
+    from harness.scoring import score
 
     root, subs_dir = Path(args.root), Path(args.submissions)
     if not subs_dir.is_dir():
@@ -216,30 +200,40 @@ def run_refresh(args) -> int:
     if not subs:
         raise CommandError(f"--submissions {subs_dir}: no submission folder (with config.json)")
     benchmarks = args.benchmark or list(REFRESH_BENCHMARKS)
-    scored = []
+    seen: set[str] = set()
+
+    def log_once(s: str) -> None:  # "using the bundled copy ..." once, not once per eval
+        if s not in seen:
+            seen.add(s)
+            _stderr(s)
+
     for sub in subs:
         for bench in benchmarks:
             t0 = time.perf_counter()
-            argv = [str(sub), "--benchmark", bench, "--out", str(root / "records")]
-            argv += [] if args.online else ["--offline"]
-            argv += ["--no-cache"] if args.no_cache else []
-            res = _score(argv)
-            m = res["solve_rate"]
+            res = score(
+                sub,
+                bench,
+                "zero-shot@v1",
+                out=root / "records",
+                cache_dir=None if args.no_cache else "default",
+                offline=not args.online or None,
+                log=log_once,
+            )
+            m = res.record["metrics"]["solve_rate"]
             line = {
                 "what": "leaderboard-refresh-eval",
-                "submission": res["submission"],
+                "submission": res.submission.id,
                 "benchmark": bench,
                 "iqm": m["iqm"],
                 "mean": m["mean"],
-                "record": res["record"],
+                "record": str(res.record_path),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
-            scored.append(line)
             if args.json:
                 print(json.dumps(line), flush=True)
             else:
                 print(
-                    f"{res['submission']:>24s} on {bench:16s} IQM {m['iqm']:.3f}  "
+                    f"{line['submission']:>24s} on {bench:16s} IQM {m['iqm']:.3f}  "
                     f"mean {m['mean']:.3f}  ({line['seconds']:.0f} s)",
                     flush=True,
                 )

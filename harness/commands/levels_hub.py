@@ -30,7 +30,7 @@ def add_subcommands(sub) -> None:
 
 
 def _backend(args):
-    from harness.hub import HfHubBackend, LocalFolderHub
+    from harness.hub_backends import HfHubBackend, LocalFolderHub
 
     if getattr(args, "local_hub", None):
         return LocalFolderHub(args.local_hub)

@@ -5,8 +5,8 @@
 * ``queue run [--max N] [--once] [--no-rebuild]``: a worker. It claims the oldest PENDING
   request (atomically: two workers never get the same one), marks it RUNNING, checks that the
   submission still has the checkpoint sha256 it was submitted with, then evaluates it exactly as
-  ``kinetix-bench eval`` does (it calls the same function, :func:`harness.commands.eval.run_eval`;
-  ``finetune-*`` protocols go to :func:`~harness.commands.eval.run_finetune_cmd`) and writes the
+  ``kinetix-bench eval`` / ``finetune`` do (it calls the same function,
+  :func:`harness.scoring.score`, with the submission it just checked) and writes the
   record under ``--out`` (default ``leaderboard/records``). Success: FINISHED with the record's
   path. Any error: FAILED with a one-line message and a log (the evaluation's output and the
   traceback) in ``logs/<id>.log`` of the queue; Ctrl-C puts the request back to PENDING. It goes
@@ -241,39 +241,45 @@ def _display(path: str | Path) -> str:
 
 
 def _evaluate(req, records: Path, args) -> str:
-    """Evaluates ``req`` as ``kinetix-bench eval`` does; returns the record's path."""
-    from harness.cli import build_parser
+    """Scores ``req`` as ``kinetix-bench eval`` / ``finetune`` do (:func:`harness.scoring.score`);
+    returns the record's path."""
     from harness.protocols import ZeroShot, parse_protocol
     from harness.queue import QueueError
+    from harness.scoring import score
     from harness.submissions import load_submission
 
     ref = resolve_submission_ref(req.submission)
-    sub = load_submission(ref, benchmark=req.benchmark)
+    sub = load_submission(ref, benchmark=req.benchmark, offline=args.offline or None)
     if sub.sha256 != req.submission["sha256"]:
         raise QueueError(
             f"{ref}: the checkpoint changed since it was submitted (sha256 {sub.sha256[:16]}..., "
             f"submitted {req.submission['sha256'][:16]}...); submit it again"
         )
     protocol = parse_protocol(req.protocol)
-    argv = [ref, "--benchmark", req.benchmark, "--out", str(records), "--json"]
-    argv += ["--bootstrap-reps", str(args.bootstrap_reps)] + (["--offline"] if args.offline else [])
     if isinstance(protocol, ZeroShot):
-        argv = ["eval", *argv, "--protocol", protocol.id, "--chunk", str(args.chunk)]
-        argv += ["--no-cache"] if args.no_cache else []
-        argv += ["--cache-dir", args.cache_dir] if args.cache_dir else []
+        cache = None if args.no_cache else (args.cache_dir or "default")
     else:
-        argv = ["finetune", *argv, "--budget", protocol.name.split("-", 1)[1]]
-    try:
-        ns = build_parser().parse_args(argv)  # the eval command's own parser and defaults
-    except SystemExit:
-        raise QueueError(f"kinetix-bench {' '.join(argv)}: bad arguments (see above)") from None
-    out = io.StringIO()
-    with contextlib.redirect_stdout(_Tee(out, sys.stderr)):
-        code = ns.func(ns)
-    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("{")]
-    if code or not lines or "record" not in json.loads(lines[-1]):
-        raise QueueError(f"the evaluation ended with exit code {code} and no record")
-    return json.loads(lines[-1])["record"]
+        cache = "default"  # fine-tuning runs are always cached per (level, seed)
+
+    def log(s: str) -> None:
+        print(s, file=sys.stderr, flush=True)
+
+    scored = score(
+        sub,
+        req.benchmark,
+        protocol,
+        out=records,
+        cache_dir=cache,
+        chunk=args.chunk,
+        bootstrap_reps=args.bootstrap_reps,
+        offline=args.offline or None,
+        log=log,
+    )
+    log(
+        f"{scored.submission.id} on {req.benchmark} ({protocol.id}): IQM "
+        f"{scored.record['metrics']['solve_rate']['iqm']:.3f}; record {scored.record_path}"
+    )
+    return str(scored.record_path)
 
 
 def run_request(queue, req, *, records: Path, args, worker: str, echo: bool):

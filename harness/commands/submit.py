@@ -189,15 +189,15 @@ def _dry_run(args, path: str, log, before_rollout=None):
 
 
 def _run(args) -> int:
-    from harness.commands.eval import _resolve_submission
     from harness.commands.queue import submission_ref
     from harness.protocols import parse_protocol
     from harness.queue import new_request, open_queue
+    from harness.scoring import resolve_submission
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    path = _resolve_submission(args.path)
+    path = resolve_submission(args.path)
     if args.dry_run:
         _, bench, record = _dry_run(args, path, log)
         _print_dry_run(record, bench, args.json)

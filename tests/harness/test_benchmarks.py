@@ -207,6 +207,31 @@ def test_eval_cli_writes_a_valid_record(dataset, tmp_path, capsys):
     assert main(["eval", "random", "--benchmark", str(dataset), "--protocol", "x@v1"]) == 2
 
 
+def test_score_library_matches_the_cli_and_checks_a_loaded_submission(dataset, tmp_path):
+    """``harness.scoring.score`` is what ``eval`` runs: same per-level results; a submission
+    passed already loaded is still checked against the benchmark; nothing written on error."""
+    from harness.scoring import resolve_submission, score
+    from harness.submissions import SubmissionError, load_submission
+
+    notes = []
+    cli_out, lib_out = tmp_path / "cli", tmp_path / "lib"
+    args = ["eval", "random", "--benchmark", str(dataset), "--out", str(cli_out)]
+    assert main([*args, "--no-cache", "--bootstrap-reps", "200", "--json"]) == 0
+    sub = load_submission(resolve_submission("random"))
+    res = score(
+        sub, str(dataset), out=lib_out, cache_dir=None, bootstrap_reps=200, log=notes.append
+    )
+    assert res.submission is sub and res.outcomes["solved"].shape == (3, 20)
+    cli = pq.read_table(next(cli_out.rglob("*.parquet"))).to_pandas()
+    lib = pq.read_table(res.per_level_path).to_pandas()
+    assert cli["solve_rate"].tolist() == lib["solve_rate"].tolist()
+    assert res.summary()["solve_rate"]["mean"] == res.record["metrics"]["solve_rate"]["mean"]
+    wrong = dataclasses.replace(sub, env_size="m")
+    with pytest.raises(SubmissionError, match="env_size"):
+        score(wrong, str(dataset), out=tmp_path / "bad", cache_dir=None)
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.mark.slow
 def test_finetune_cli_records_gain_over_scratch(dataset, tmp_path, capsys):
     """finetune-4096@v1 (one PPO update per level and seed) of a fresh flat MLP, end to end."""

@@ -1,0 +1,29 @@
+"""The ``harness`` package's public API: lazy re-exports that resolve and do not start JAX."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import harness
+
+
+def test_every_public_name_resolves_to_its_module_object():
+    assert sorted(harness.__all__) == sorted(harness._EXPORTS)
+    for name in harness.__all__:
+        module = __import__(harness._EXPORTS[name], fromlist=[name])
+        assert getattr(harness, name) is getattr(module, name)
+    assert set(harness.__all__) <= set(dir(harness))
+
+
+def test_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no_such_name"):
+        harness.no_such_name  # noqa: B018
+
+
+def test_import_is_lazy():
+    code = "import sys, harness; print('jax' in sys.modules, 'harness.scoring' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
