@@ -30,6 +30,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+# Imported benchmarks (``Benchmark.imported``): finding and checking their local import lives
+# in harness.imports; the names stay importable from here.
+from harness.imports import BenchmarkNotImportedError
+from harness.imports import as_imported as _as_imported
+from harness.imports import check_size_groups as _check_groups
+from harness.imports import import_hint as import_hint
+from harness.imports import locate_import as _find_import
 from harness.manifest import (
     DatasetError,
     DatasetIntegrityError,
@@ -239,23 +246,6 @@ KINETIX_ORIGINAL = Benchmark(
 BENCHMARKS[KINETIX_ORIGINAL.id] = KINETIX_ORIGINAL
 
 
-class BenchmarkNotImportedError(DatasetError):
-    """An imported benchmark (``Benchmark.imported``) whose levels this machine has not imported."""
-
-
-def import_hint(bench: Benchmark) -> str:
-    """Why an imported benchmark has no data here, and the command that provides it."""
-    return (
-        f"{bench.id} is not imported on this machine: its levels ({bench.description}) are "
-        "Kinetix's work, so kinetix-bench never ships or uploads them. Import them once from the "
-        "kinetix/levels folder of a Kinetix checkout or of a kinetix-env installation (in its "
-        'own environment; there `python -c "import kinetix, os; '
-        'print(os.path.dirname(kinetix.__file__))"` shows where): `kinetix-bench levels '
-        "import-kinetix PATH/TO/kinetix/levels --out ~/kinetix-original` (or pass "
-        "--benchmark DIR with an imported folder)"
-    )
-
-
 @dataclasses.dataclass
 class LoadedBenchmark:
     """A benchmark's levels on the device and where they came from.
@@ -337,40 +327,6 @@ def _local_benchmark(spec: str) -> tuple[Benchmark, Path]:
         description=f"local dataset {root}",
     )
     return bench, root
-
-
-def _as_imported(reg: Benchmark, entry: dict, root: Path) -> tuple[Benchmark, Path]:
-    if entry["size"] != reg.size:
-        raise DatasetError(
-            f"{root}: holds {reg.id}'s levels at size {entry['size']!r}, but {reg.id} runs at "
-            f"size {reg.size!r}: import them again with --size {reg.size}"
-        )
-    return dataclasses.replace(reg, configs=tuple(entry["configs"]), split=entry["split"]), root
-
-
-def _find_import(bench: Benchmark) -> tuple[Benchmark, Path]:
-    """The local import of an imported benchmark (:mod:`harness.imports`), or a clear error."""
-    from harness.imports import find_import
-
-    entry = find_import(bench.level_set_hash)
-    if entry is None:
-        raise BenchmarkNotImportedError(import_hint(bench))
-    return _as_imported(bench, entry, Path(entry["path"]))
-
-
-def _check_groups(bench: Benchmark, ids: list[str], hashes: list[str], path) -> None:
-    """The level ids must give the pinned groups (Kinetix's size folders) exactly."""
-    from harness.protocols import kinetix_size_group
-    from kinetix.hashing import level_set_hash
-
-    for name, h, n in bench.groups:
-        got = [x for i, x in zip(ids, hashes, strict=True) if kinetix_size_group(i) == name]
-        if len(got) != n or level_set_hash(got) != h:
-            raise DatasetIntegrityError(
-                f"{bench.id}: the level ids in {path} do not give Kinetix's size group "
-                f"{name!r} ({len(got)} levels, {n} expected): import Kinetix's levels folder "
-                "itself (the one holding s/, m/ and l/)"
-            )
 
 
 def resolve_benchmark(spec: str) -> tuple[Benchmark, Path | None]:

@@ -18,18 +18,41 @@ The registry is one JSON file, ``$KINETIX_BENCH_IMPORTS`` or
 
 Newest entry first; a folder appears once per hash; entries whose folder is gone are dropped on
 the next write. Writes are atomic (temp file + ``os.replace``).
+
+It also holds what :mod:`harness.benchmarks` needs for imported benchmarks
+(``Benchmark.imported``): :func:`locate_import` (the registry entry's folder, or a
+:class:`BenchmarkNotImportedError` whose message, :func:`import_hint`, gives the import
+command), :func:`as_imported` (a folder's level set scored under the registry id) and
+:func:`check_size_groups` (the pinned Kinetix size groups). This module never imports
+:mod:`harness.benchmarks` at run time; the dependency goes the other way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.manifest import DatasetError, load_manifest
+from harness.manifest import DatasetError, DatasetIntegrityError, load_manifest
 
-__all__ = ["IMPORTS_ENV", "imports_path", "read_imports", "record_import", "find_import"]
+if TYPE_CHECKING:  # annotations only: harness.benchmarks imports this module
+    from harness.benchmarks import Benchmark
+
+__all__ = [
+    "IMPORTS_ENV",
+    "imports_path",
+    "read_imports",
+    "record_import",
+    "find_import",
+    "BenchmarkNotImportedError",
+    "import_hint",
+    "as_imported",
+    "locate_import",
+    "check_size_groups",
+]
 
 IMPORTS_ENV = "KINETIX_BENCH_IMPORTS"
 SCHEMA = 1
@@ -128,3 +151,61 @@ def find_import(level_set_hash: str) -> dict | None:
                 return {**entry, "benchmark_id": bid, "configs": list(b["configs"]),
                         "split": b["split"], "size": b["size"]}  # fmt: skip
     return None
+
+
+# -- imported benchmarks (used by harness.benchmarks) -------------------------------------------
+
+
+class BenchmarkNotImportedError(DatasetError):
+    """An imported benchmark (``Benchmark.imported``) whose levels this machine has not imported."""
+
+
+def import_hint(bench: Benchmark) -> str:
+    """Why an imported benchmark has no data here, and the command that provides it."""
+    return (
+        f"{bench.id} is not imported on this machine: its levels ({bench.description}) are "
+        "Kinetix's work, so kinetix-bench never ships or uploads them. Import them once from the "
+        "kinetix/levels folder of a Kinetix checkout or of a kinetix-env installation (in its "
+        'own environment; there `python -c "import kinetix, os; '
+        'print(os.path.dirname(kinetix.__file__))"` shows where): `kinetix-bench levels '
+        "import-kinetix PATH/TO/kinetix/levels --out ~/kinetix-original` (or pass "
+        "--benchmark DIR with an imported folder)"
+    )
+
+
+def as_imported(reg: Benchmark, entry: dict, root: Path) -> tuple[Benchmark, Path]:
+    """``reg`` with the configs and split of ``entry`` (a ``benchmark.json`` benchmark or a
+    registry entry) found in ``root``; raises :class:`DatasetError` when its size differs."""
+    if entry["size"] != reg.size:
+        raise DatasetError(
+            f"{root}: holds {reg.id}'s levels at size {entry['size']!r}, but {reg.id} runs at "
+            f"size {reg.size!r}: import them again with --size {reg.size}"
+        )
+    return dataclasses.replace(reg, configs=tuple(entry["configs"]), split=entry["split"]), root
+
+
+def locate_import(bench: Benchmark) -> tuple[Benchmark, Path]:
+    """The local import of an imported benchmark (:func:`find_import`), or a clear error."""
+    entry = find_import(bench.level_set_hash)
+    if entry is None:
+        raise BenchmarkNotImportedError(import_hint(bench))
+    return as_imported(bench, entry, Path(entry["path"]))
+
+
+def check_size_groups(bench: Benchmark, ids: list[str], hashes: list[str], path) -> None:
+    """The level ids must give the pinned groups (Kinetix's size folders) exactly.
+
+    ``ids``/``hashes``: (N,) level ids and hex level hashes in batch order; ``bench.groups``:
+    ``((name, level_set_hash, num_levels), ...)``. Raises :class:`DatasetIntegrityError`.
+    """
+    from harness.protocols import kinetix_size_group
+    from kinetix.hashing import level_set_hash
+
+    for name, h, n in bench.groups:
+        got = [x for i, x in zip(ids, hashes, strict=True) if kinetix_size_group(i) == name]
+        if len(got) != n or level_set_hash(got) != h:
+            raise DatasetIntegrityError(
+                f"{bench.id}: the level ids in {path} do not give Kinetix's size group "
+                f"{name!r} ({len(got)} levels, {n} expected): import Kinetix's levels folder "
+                "itself (the one holding s/, m/ and l/)"
+            )

@@ -7,8 +7,8 @@
 * :mod:`~harness.leaderboard.push`: the leaderboard folder to a Hub dataset repo, one commit;
 * :mod:`~harness.leaderboard.gallery_data`: thumbnails and solve rates of the hand-made levels;
 * :mod:`~harness.leaderboard.markdown`: the Markdown table and the README block;
-* :mod:`~harness.leaderboard.page` (+ ``plots``, ``gallery``, ``screenshot``): the static
-  ``index.html`` and its screenshots in headless Chromium;
+* :mod:`~harness.leaderboard.page` (+ ``page_assets``, ``plots``, ``gallery``, ``screenshot``):
+  the static ``index.html`` and its screenshots in headless Chromium;
 * :mod:`~harness.leaderboard.build`: :func:`build_leaderboard`, all of the above in one call.
 """
 

@@ -4,8 +4,9 @@
 row per benchmark, protocol, dataset commit and submission) and the per-level scores
 (``load_per_level``) and writes one HTML file that needs no server and loads nothing from
 anywhere: inline CSS, a small inline vanilla script (sortable tables) allowed by a hash in the
-page's Content-Security-Policy, inline SVG plots (:mod:`harness.leaderboard.plots`) and, for
-the gallery, thumbnails as base64 ``data:`` URIs. The only links are relative links to the
+page's Content-Security-Policy (both from :mod:`harness.leaderboard.page_assets`), inline SVG
+plots (:mod:`harness.leaderboard.plots`) and, for the gallery, thumbnails as base64 ``data:``
+URIs. The only links are relative links to the
 result records (``record_path``/``per_level_path``, relative to the folder of ``index.html``).
 
 Every string that comes from a record is escaped with :func:`html.escape` (attributes included).
@@ -29,6 +30,9 @@ import pandas as pd
 
 from harness.leaderboard import plots
 from harness.leaderboard.gallery import check_gallery, render_gallery
+from harness.leaderboard.page_assets import PAGE_CSS as _CSS
+from harness.leaderboard.page_assets import PAGE_JS as _JS
+from harness.leaderboard.page_assets import band_css as _band_css
 
 __all__ = ["PageError", "TABLE_COLUMNS", "render_page", "build_html"]
 
@@ -334,108 +338,6 @@ def _header(table: pd.DataFrame, title: str, generated_at: str, sections) -> str
         "grouped by benchmark, protocol and dataset commit and never mixed across them.</p>"
         f'</div>{ft_note}<nav><ul class="toc">{nav}</ul></nav></header>'
     )
-
-
-_CSS = """
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
-sans-serif;color:#111827;background:#f3f4f6}
-main{max-width:1240px;margin:0 auto;padding:24px 20px 48px}
-h1{font-size:1.8rem;margin:0 0 4px}
-h2{font-size:1.3rem;margin:0 0 4px}
-h3{font-size:1.05rem;margin:18px 0 8px}
-header,section{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:18px 22px;
-margin-bottom:20px}
-.generated,.meta,.note,.count{color:#4b5563;font-size:.9rem}
-.explain{background:#f9fafb;border-left:4px solid #2563eb;padding:6px 14px;margin:12px 0;
-font-size:.92rem}
-.toc{list-style:none;padding:0;margin:8px 0 0;display:flex;flex-wrap:wrap;gap:6px 18px}
-.protocol{font-weight:400;color:#4b5563;font-size:.85em;background:#eef2ff;border-radius:4px;
-padding:1px 6px}
-code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f4f6;
-padding:1px 4px;border-radius:4px}
-a{color:#1d4ed8;text-decoration:none}a:hover{text-decoration:underline}
-.table-wrap{overflow-x:auto;margin:12px 0}
-table.lb-table{border-collapse:collapse;width:100%;font-size:.88rem}
-.lb-table th,.lb-table td{padding:6px 8px;border-bottom:1px solid #e5e7eb;text-align:left;
-vertical-align:top;white-space:nowrap}
-.lb-table th{background:#f9fafb;cursor:pointer;user-select:none;font-weight:600}
-.lb-table th:hover{background:#eef2ff}
-.lb-table th .h::after{content:"\\00a0\\2195";color:#9ca3af;font-size:.8em}
-.lb-table th[aria-sort=ascending] .h::after{content:"\\00a0\\25B2";color:#111827}
-.lb-table th[aria-sort=descending] .h::after{content:"\\00a0\\25BC";color:#111827}
-.lb-table tbody tr:hover{background:#f9fafb}
-.lb-table td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ci{display:block;color:#6b7280;font-size:.8em}
-.lb-table th{vertical-align:bottom;white-space:normal;min-width:3.6em}
-.lb-table th.num{text-align:right}
-.sub .name{font-weight:600;display:block;white-space:normal;word-break:break-word;
-max-width:22em}
-.sub .kind{color:#6b7280;font-size:.8em}
-.band{display:inline-block;min-width:1.7em;text-align:center;border-radius:999px;color:#fff;
-font-weight:600;font-size:.85em;padding:0 6px}
-.band-x{background:#6b7280}
-.plots{display:flex;flex-direction:column;gap:8px}
-.plot-fig{margin:8px 0;overflow-x:auto}
-.plot-fig svg{max-width:100%;height:auto;display:block}
-.plot-fig figcaption{color:#4b5563;font-size:.85rem;margin-top:4px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}
-.level-card{margin:0;border:1px solid #e5e7eb;border-radius:8px;padding:8px;background:#fff}
-.level-card img{width:100%;height:auto;display:block;border-radius:4px;background:#f3f4f6}
-.level-card figcaption{display:flex;flex-direction:column;gap:2px;margin-top:6px;
-font-size:.85rem}
-.level-name{font-weight:600;word-break:break-word}
-.level-id{font-size:11px;word-break:break-all}
-.best .who{color:#4b5563}
-footer{color:#6b7280;font-size:.8rem;text-align:center}
-@media (max-width:700px){main{padding:12px 8px}header,section{padding:12px}}
-"""
-
-_JS = """
-(function () {
-  function key(cell) {
-    var v = cell.getAttribute('data-sort');
-    return v === null ? cell.textContent.trim() : v;
-  }
-  function sortBy(table, th, col) {
-    var dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
-    Array.prototype.forEach.call(th.parentNode.cells, function (c) {
-      c.removeAttribute('aria-sort');
-    });
-    th.setAttribute('aria-sort', dir);
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var keys = rows.map(function (r) { return key(r.cells[col]); });
-    var numeric = keys.every(function (k) { return k === '' || !isNaN(Number(k)); });
-    var order = rows.map(function (r, i) { return i; });
-    order.sort(function (a, b) {
-      var ka = keys[a], kb = keys[b], c;
-      if (ka === '' || kb === '') {
-        if (ka === kb) { return a - b; }
-        return ka === '' ? 1 : -1;
-      }
-      if (numeric) { c = Number(ka) - Number(kb); }
-      else { c = ka.localeCompare(kb, undefined, {numeric: true, sensitivity: 'base'}); }
-      if (dir === 'descending') { c = -c; }
-      return c || a - b;
-    });
-    order.forEach(function (i) { body.appendChild(rows[i]); });
-  }
-  document.querySelectorAll('table.lb-table').forEach(function (table) {
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-      th.tabIndex = 0;
-      th.addEventListener('click', function () { sortBy(table, th, col); });
-      th.addEventListener('keydown', function (ev) {
-        if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); sortBy(table, th, col); }
-      });
-    });
-  });
-})();
-"""
-
-
-def _band_css() -> str:
-    return "".join(f".band-{i + 1}{{background:{c}}}" for i, c in enumerate(plots.BAND_COLOURS))
 
 
 def build_html(

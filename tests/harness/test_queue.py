@@ -1,32 +1,28 @@
-"""The submission queue (harness.queue, harness.queue_local, harness.queue_hub) and the
-``kinetix-bench submit`` / ``kinetix-bench queue`` commands.
+"""The submission queue library: requests and their states (harness.queue), the local folder
+backend (harness.queue_local) and the Hub dataset backend (harness.queue_hub).
 
 Concurrency is tested for real: several OS processes on one LocalQueue folder, several threads
 on one (fake, in-memory) Hub repo whose ``create_commit`` honours ``parent_commit`` the way the
-Hub does (HTTP 412 on a stale parent).
+Hub does (HTTP 412 on a stale parent). The CLI on top (``submit``, ``queue``) is tested in
+test_queue_cli.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import hashlib
-import itertools
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import types
 from pathlib import Path
 
 import pytest
+from queue_helpers import BENCH, FakeHfApi, hub_queue, req, response, sha
 
-from harness.cli import main
 from harness.queue import (
     FAILED,
     FINISHED,
@@ -44,27 +40,6 @@ from harness.queue import (
 )
 from harness.queue_hub import HubQueue, is_conflict
 from harness.queue_local import LocalQueue
-
-NOOP = REPO_ROOT / "submissions" / "noop"
-BENCH = "handmade-s-v1"
-
-
-def sha(tag: str) -> str:
-    return hashlib.sha256(tag.encode()).hexdigest()
-
-
-def req(tag: str = "a", benchmark: str = BENCH, protocol: str = "zero-shot@v1") -> Request:
-    return new_request("submissions/noop", "local", sha(tag), tag, benchmark, protocol)
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 # ------------------------------------------------------------------------ request and states
@@ -269,98 +244,6 @@ def test_local_queue_concurrent_processes(tmp_path):
 
 
 # ---------------------------------------------------------------------------------- HubQueue
-def _response(status: int):
-    import httpx2
-
-    url = "https://huggingface.co/api/datasets/org/queue/commit/main"
-    return httpx2.Response(status, request=httpx2.Request("POST", url))
-
-
-class FakeHfApi:
-    """An in-memory Hub with one dataset repo and its commit history, shared by threads.
-
-    Implements what HubQueue uses: ``repo_info``, ``snapshot_download`` (into a fresh temp
-    folder per call), ``create_commit`` (refused with HfHubHTTPError 412 when ``parent_commit``
-    is not the branch head, as the Hub does) and ``create_repo``."""
-
-    def __init__(self, root: Path, exists: bool = True, delay: float = 0.0):
-        self.root, self.delay = root, delay
-        self.lock = threading.Lock()
-        self.commits: dict[str, tuple[str | None, dict[str, bytes]]] = {}
-        self.head: str | None = None
-        self.counter = itertools.count()
-        self.rejected = 0
-        self.parents_passed: list[str | None] = []  # parent_commit of each accepted commit
-        self.after_read = None  # test hook, called (outside the lock) after a snapshot read,
-        self.skip_reads = 0  # ... once this many reads have gone by
-        if exists:
-            self.create_repo("org/queue", repo_type="dataset")
-
-    def _sha(self) -> str:
-        return hashlib.sha1(str(next(self.counter)).encode()).hexdigest()
-
-    def create_repo(self, repo_id, *, repo_type=None, exist_ok=False, **_):
-        with self.lock:
-            if self.head is None:
-                self.head = self._sha()
-                self.commits[self.head] = (None, {".gitattributes": b""})
-
-    def repo_info(self, repo_id, *, repo_type=None, revision=None, **_):
-        from huggingface_hub.errors import RepositoryNotFoundError
-
-        assert repo_type == "dataset" and revision == "main"
-        with self.lock:
-            if self.head is None:
-                raise RepositoryNotFoundError("404 Repository Not Found", response=_response(404))
-            return types.SimpleNamespace(sha=self.head)
-
-    def snapshot_download(self, repo_id, *, repo_type=None, revision=None, allow_patterns, **_):
-        with self.lock:
-            files = dict(self.commits[revision][1])  # a read pinned to a commit
-        time.sleep(self.delay)  # widens the window between a read and the commit
-        out = Path(tempfile.mkdtemp(dir=self.root)) / revision
-        for path, data in files.items():
-            if any(fnmatch.fnmatch(path, p) for p in allow_patterns):
-                (out / path).parent.mkdir(parents=True, exist_ok=True)
-                (out / path).write_bytes(data)
-        out.mkdir(parents=True, exist_ok=True)
-        if self.after_read is not None:
-            if self.skip_reads:
-                self.skip_reads -= 1
-            else:
-                hook, self.after_read = self.after_read, None
-                hook()
-        return str(out)
-
-    def create_commit(
-        self, repo_id, operations, *, commit_message, repo_type, revision, parent_commit=None, **_
-    ):
-        from huggingface_hub.errors import HfHubHTTPError
-
-        with self.lock:
-            if parent_commit is not None and parent_commit != self.head:
-                self.rejected += 1
-                raise HfHubHTTPError(
-                    "412 Client Error: Precondition Failed (A commit has happened since)",
-                    response=_response(412),
-                )
-            files = dict(self.commits[self.head][1])
-            for op in operations:
-                files[op.path_in_repo] = bytes(op.path_or_fileobj)
-            sha = self._sha()
-            self.commits[sha] = (self.head, files)
-            self.parents_passed.append(parent_commit)
-            self.head = sha
-            return types.SimpleNamespace(oid=sha, commit_url=f"https://hub/commit/{sha}")
-
-    def files(self) -> dict[str, bytes]:
-        return dict(self.commits[self.head][1])
-
-
-def hub_queue(api) -> HubQueue:
-    return HubQueue("org/queue", api=api, backoff_s=0.0005)
-
-
 def test_hub_queue_life_cycle(tmp_path):
     api = FakeHfApi(tmp_path, exists=False)
     q = hub_queue(api)
@@ -412,13 +295,13 @@ def test_hub_errors_become_queue_errors(tmp_path):
 
     class Forbidden(FakeHfApi):
         def create_commit(self, *a, **k):
-            raise HfHubHTTPError("403 Forbidden: no write access", response=_response(403))
+            raise HfHubHTTPError("403 Forbidden: no write access", response=response(403))
 
     with pytest.raises(QueueError, match="org/queue: cannot write request .*403 Forbidden"):
         hub_queue(Forbidden(tmp_path)).enqueue(req())
-    wrapped = HfHubHTTPError("500", response=_response(500))
-    wrapped.__context__ = HfHubHTTPError("412", response=_response(412))
-    assert is_conflict(wrapped) and not is_conflict(HfHubHTTPError("x", response=_response(500)))
+    wrapped = HfHubHTTPError("500", response=response(500))
+    wrapped.__context__ = HfHubHTTPError("412", response=response(412))
+    assert is_conflict(wrapped) and not is_conflict(HfHubHTTPError("x", response=response(500)))
 
 
 def test_hub_queue_calls_fit_the_real_hfapi(tmp_path):
@@ -510,202 +393,3 @@ def test_open_queue(tmp_path, monkeypatch):
     assert open_queue().location == str(tmp_path / "env-q")
     monkeypatch.delenv("KINETIX_BENCH_QUEUE")
     assert open_queue().location == str(REPO_ROOT / "leaderboard" / "requests")
-
-
-# --------------------------------------------------------------------------------------- CLI
-def noop_request(ref: str | Path = NOOP, kind: str = "local") -> Request:
-    from harness.submissions import load_submission
-
-    sub = load_submission(ref)
-    return new_request(str(ref), kind, sub.sha256, sub.id, BENCH, "zero-shot@v1")
-
-
-@pytest.mark.slow
-def test_submit_enqueues_after_the_dry_run(tmp_path, capsys):
-    """The real dry-run (checks + a jitted rollout on handmade-s-v1), then the request."""
-    q = tmp_path / "requests"
-    code, out, err = run(capsys, "submit", "noop", "--benchmark", BENCH, "--queue", q, "--json")
-    assert code == 0, err
-    (msg,) = json_lines(out)
-    rid = msg["request_id"]
-    assert msg["what"] == "submit" and msg["dry_run"]["ok"] and msg["dry_run"]["rollout"]
-    stored = LocalQueue(q).get(rid)
-    assert stored.status == PENDING and stored.benchmark == BENCH
-    assert stored.submission["ref"] == "submissions/noop"  # repo-relative
-    assert stored.submission["sha256"] == noop_request().submission["sha256"]
-    # a duplicate is refused before the rollout, with one error line
-    code, out, err = run(capsys, "submit", NOOP, "--benchmark", BENCH, "--queue", q)
-    assert code == 2 and out == "" and "rollout" not in err
-    assert err.strip().splitlines()[-1].startswith(f"error: request {rid} is already PENDING")
-    code, out, _ = run(capsys, "queue", "list", "--queue", q, "--json")
-    assert code == 0 and [r["request_id"] for r in json_lines(out)] == [rid]
-    code, out, _ = run(capsys, "queue", "show", rid, "--queue", q)
-    assert code == 0 and "PENDING" in out and "submissions/noop" in out
-
-
-@pytest.fixture
-def quick_rollout(monkeypatch):
-    """``submit`` with its rollout stubbed out (the checks still run): fast enqueue tests."""
-    from harness.commands import submit
-
-    calls = []
-
-    def rollout(sub, bench, attempts, steps, log):
-        calls.append(sub.id)
-        rollout = {"attempts": attempts, "steps": steps, "solved": 0, "mean_return": 0.0}
-        env = types.SimpleNamespace(
-            size=types.SimpleNamespace(name="S"), obs_type="entity", action_type="multi_discrete"
-        )
-        return rollout, "handmade-s/x", BENCH, env
-
-    monkeypatch.setattr(submit, "_rollout", rollout)
-    return calls
-
-
-def test_submit_duplicates_and_force(tmp_path, capsys, quick_rollout):
-    q = tmp_path / "requests"
-    code, out, err = run(capsys, "submit", NOOP, "--benchmark", BENCH, "--queue", q)
-    assert code == 0, err
-    rid = noop_request().request_id
-    assert f"queued  {rid}  (PENDING in {q})" in out and quick_rollout == ["noop"]
-    code, _, err = run(capsys, "submit", "noop", "--benchmark", BENCH, "--queue", q)
-    assert code == 2 and f"error: request {rid} is already PENDING" in err
-    assert quick_rollout == ["noop"]  # refused before the rollout
-    LocalQueue(q).claim("w:1")
-    LocalQueue(q).finish(rid, "records/noop/x.json", worker="w:1")
-    code, _, err = run(capsys, "submit", "noop", "--benchmark", BENCH, "--queue", q)
-    assert code == 2 and "already FINISHED (record records/noop/x.json); pass --force" in err
-    code, out, err = run(capsys, "submit", "noop", "--queue", q, "--force", "--json")
-    assert code == 0, err
-    (msg,) = json_lines(out)
-    again = msg["request"]
-    assert again["status"] == PENDING and again["history"][0]["status"] == FINISHED
-    # a different protocol is a different request
-    code, out, _ = run(capsys, "submit", "noop", "--queue", q, "--protocol", "finetune-1e5@v1")
-    assert code == 0 and len(LocalQueue(q).list()) == 2
-
-
-def test_submit_to_a_hub_queue(tmp_path, capsys, quick_rollout, monkeypatch):
-    import harness.queue as queue_module
-
-    api = FakeHfApi(tmp_path)
-    real = queue_module.open_queue
-    monkeypatch.setattr(queue_module, "open_queue", lambda spec=None: real(spec, api=api))
-    spec = "hf://datasets/org/queue"
-    code, out, err = run(capsys, "submit", "noop", "--queue", spec, "--json")
-    assert code == 0, err
-    rid = json_lines(out)[0]["request_id"]
-    stored = json.loads(api.files()[f"requests/{rid}.json"])
-    assert stored["submission"]["ref"] == "submissions/noop" and stored["status"] == PENDING
-    outside = tmp_path / "mine"
-    shutil.copytree(NOOP, outside)
-    (outside / "config.json").write_text((NOOP / "config.json").read_text() + " ")
-    code, _, err = run(capsys, "submit", outside, "--queue", spec)
-    assert code == 2 and "shared between machines" in err
-
-
-def test_submit_refuses_a_bad_submission(tmp_path, capsys):
-    bad = tmp_path / "bad"
-    shutil.copytree(NOOP, bad)
-    (bad / "config.json").write_text("nope")
-    q = tmp_path / "requests"
-    code, out, err = run(capsys, "submit", bad, "--benchmark", BENCH, "--queue", q)
-    assert code == 2 and "config.json: not valid JSON" in err
-    assert not q.exists() or LocalQueue(q).list() == []
-    code, _, err = run(capsys, "submit", NOOP, "--queue", q, "--protocol", "nope@v1")
-    assert code == 2 and "protocol 'nope@v1'" in err
-
-
-@pytest.mark.slow
-def test_queue_run_once_end_to_end(tmp_path, capsys, monkeypatch):
-    """A real zero-shot evaluation of noop on handmade-s-v1 (12 levels) through the queue."""
-    from harness.records import read_record
-
-    built = []
-    fake = types.SimpleNamespace(
-        build_leaderboard=lambda root, records: built.append((root, records))
-    )
-    monkeypatch.setitem(sys.modules, "harness.leaderboard", fake)
-    q, records = LocalQueue(tmp_path / "requests"), tmp_path / "records"
-    rid = q.enqueue(noop_request()).request_id
-    argv = ["queue", "run", "--once", "--queue", q.folder, "--out", records, "--json"]
-    code, out, err = run(capsys, *argv, "--no-cache", "--offline", "--bootstrap-reps", "200")
-    assert code == 0, err
-    (msg,) = json_lines(out)
-    assert msg["what"] == "queue-run" and msg["request_id"] == rid and msg["status"] == FINISHED
-    done = q.get(rid)
-    assert done.status == FINISHED and done.finished_at and done.worker.endswith(f":{os.getpid()}")
-    record = read_record(done.record)
-    assert Path(done.record).parent.parent == records
-    assert record["submission"]["checkpoint_sha256"] == done.submission["sha256"]
-    assert record["benchmark"]["benchmark_id"] == BENCH
-    # the leaderboard holding the records folder was rebuilt from it
-    assert built == [(records.parent, [records])]
-    code, out, err = run(capsys, "queue", "run", "--queue", q.folder, "--out", records)
-    assert code == 0 and out == "" and "no pending requests" in err
-
-
-def test_queue_run_failures_are_recorded_with_a_log(tmp_path, capsys):
-    """A submission folder deleted after it was queued, and one whose checkpoint changed:
-    both FAILED with a one-line error and a log holding the traceback; exit 1."""
-    gone, changed = tmp_path / "gone", tmp_path / "changed"
-    shutil.copytree(NOOP, gone)
-    shutil.copytree(NOOP, changed)
-    q = LocalQueue(tmp_path / "requests")
-    r_gone = q.enqueue(noop_request(gone))
-    cfg = json.loads((changed / "config.json").read_text())
-    (changed / "config.json").write_text(json.dumps(cfg | {"name": "other"}))
-    r_changed = q.enqueue(
-        dataclasses.replace(noop_request(changed), submitted_at="2999-01-01T00:00:00.000000Z")
-    )
-    cfg["name"] = "changed-again"
-    (changed / "config.json").write_text(json.dumps(cfg))
-    shutil.rmtree(gone)
-    argv = ["queue", "run", "--queue", q.folder, "--out", tmp_path / "rec", "--json"]
-    code, out, err = run(capsys, *argv)
-    assert code == 1
-    msgs = json_lines(out)
-    assert [m["request_id"] for m in msgs] == [r_gone.request_id, r_changed.request_id]
-    assert [m["status"] for m in msgs] == [FAILED, FAILED]
-    gone_req, changed_req = q.get(r_gone.request_id), q.get(r_changed.request_id)
-    assert gone_req.error.startswith("SubmissionError: ") and "no such folder" in gone_req.error
-    assert "\n" not in gone_req.error
-    assert "checkpoint changed since it was submitted" in changed_req.error
-    for r in (gone_req, changed_req):
-        log = Path(r.log).read_text()
-        assert r.log == str(q.folder / "logs" / f"{r.request_id}.log")
-        assert f"request {r.request_id}" in log and "Traceback (most recent call last)" in log
-    assert not (tmp_path / "rec").exists()  # nothing evaluated
-    code, out, _ = run(capsys, "queue", "list", "--status", "FAILED", "--queue", q.folder)
-    assert code == 0 and out.count("FAILED") == 2 and out.startswith("ID ")
-    code, out, _ = run(capsys, "queue", "requeue", r_gone.request_id, "--queue", q.folder)
-    assert code == 0 and q.get(r_gone.request_id).status == PENDING
-
-
-def test_queue_requeue_refuses_a_live_worker(tmp_path, capsys):
-    q = LocalQueue(tmp_path)
-    rid = q.enqueue(req()).request_id
-    q.claim()  # this process: alive
-    code, _, err = run(capsys, "queue", "requeue", rid, "--queue", tmp_path)
-    assert code == 2 and "still alive" in err
-    code, out, _ = run(capsys, "queue", "requeue", rid, "--queue", tmp_path, "--force", "--json")
-    assert code == 0 and json.loads(out)["status"] == PENDING
-    code, _, err = run(capsys, "queue", "show", "nope", "--queue", tmp_path)
-    assert code == 2 and err.startswith("error: request id 'nope' is malformed")
-
-
-def test_rebuild_is_skipped_without_the_leaderboard_module(monkeypatch, tmp_path):
-    from harness.commands.queue import rebuild_leaderboard
-
-    said = []
-    monkeypatch.setitem(sys.modules, "harness.leaderboard", None)  # import fails
-    assert rebuild_leaderboard(tmp_path, said.append) is None
-    assert "rebuild skipped" in said[0] and "build_leaderboard" in said[0]
-
-    def broken(root, records=()):
-        raise RuntimeError("nope")
-
-    fake = types.SimpleNamespace(build_leaderboard=broken)
-    monkeypatch.setitem(sys.modules, "harness.leaderboard", fake)
-    assert rebuild_leaderboard(tmp_path, said.append) is False
-    assert "rebuild failed: RuntimeError: nope" in said[-1]
