@@ -326,8 +326,9 @@ def build_table(
     dataset commit, submission), sorted by benchmark id, protocol, dataset commit, rank.
 
     ``root``: record paths in the table are POSIX paths relative to it (the leaderboard folder);
-    absolute when None. ``note`` receives one line per dropped record (older duplicate, or a
-    record not ``FINISHED`` or on a non-leaderboard benchmark). The notes are also in
+    absolute when None. ``note`` receives one line per dropped record (an older duplicate, or a
+    record not ``FINISHED``) and one per non-leaderboard benchmark with records (the validation
+    splits; how many were left out). The notes are also in
     ``table.attrs["notes"]``."""
     notes: list[str] = []
 
@@ -339,14 +340,18 @@ def build_table(
     from harness.benchmarks import BENCHMARKS
 
     finished = []
+    unranked: dict[str, list[RecordFile]] = {}
     for rf in records:
         entry = BENCHMARKS.get(rf.key[0])
         if rf.record["status"] != "FINISHED":
             _note(f"left out {rf.path}: status {rf.record['status']}")
         elif entry is not None and not getattr(entry, "leaderboard", True):
-            _note(f"left out {rf.path}: {rf.key[0]} is not a leaderboard benchmark")
+            unranked.setdefault(rf.key[0], []).append(rf)
         else:
             finished.append(rf)
+    for bench, rfs in sorted(unranked.items()):  # one note per benchmark, not per record
+        what = str(rfs[0].path) if len(rfs) == 1 else f"{len(rfs)} records"
+        _note(f"left out {what} on {bench}: not a leaderboard benchmark")
     kept = _newest(finished, _note)
     _check_level_sets(kept)
     base = Path(root) if root is not None else None

@@ -261,6 +261,16 @@ def test_non_leaderboard_and_unfinished_records_are_left_out(tmp_path):
     table = _build(tmp_path, note=notes.append)
     assert table.empty and list(table.columns) == [c for c, _ in COLUMNS]
     assert "status FAILED" in notes[0]
+    # validation splits are for checkpoint selection: never ranked, one note per benchmark
+    for sub in ("alpha", "beta"):
+        make_result(tmp_path / "val", sub, [0.5, 0.0], bench="random-s-validation-v1")
+    make_result(tmp_path / "val", "alpha", [1.0, 0.0], bench="random-m-validation-v1")
+    notes = []
+    table = _build(tmp_path / "val", note=notes.append)
+    assert table.empty
+    assert notes[0].startswith("left out ") and "random-m-validation-v1" in notes[0]
+    assert notes[1].startswith("left out 2 records on random-s-validation-v1")
+    assert len(notes) == 2
 
 
 # ------------------------------------------------------------------------------- validation
@@ -388,6 +398,7 @@ def test_committed_records_build():
         assert g["rank"].iloc[0] == 1 and g["band"].iloc[0] == 1
         assert g["band"].is_monotonic_increasing and g["iqm"].is_monotonic_decreasing
     assert all((root / p).is_file() for p in table.per_level_path)
+    assert not table.benchmark_id.str.contains("validation").any()
 
 
 # ------------------------------------------------------------------------------- gallery
