@@ -161,7 +161,7 @@ major version and new benchmark ids (`-v2`).
 
 def write_card(root: str | Path, manifest: dict, recipe=None) -> Path:
     """Writes ``root/README.md`` (atomically)."""
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     path = Path(root) / "README.md"
     text = card_text(manifest, recipe)

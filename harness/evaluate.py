@@ -218,6 +218,6 @@ def evaluate(
 
 
 def _save_npz(path: Path, arrays: dict) -> None:
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     atomic_write(path, lambda f: np.savez(f, **arrays))

@@ -98,7 +98,7 @@ def run_finetune(
                     out = evaluate(agent, one, [h], protocol.evaluation, env_config, chunk=1)
                     out = {k: v[0] for k, v in out.items()}
                     if path is not None:
-                        from kinetix.render_io import atomic_write
+                        from kinetix.atomic_io import atomic_write
 
                         atomic_write(path, lambda f, out=out: np.savez(f, **out))
                     per_seed.append(out)

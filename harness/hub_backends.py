@@ -47,6 +47,7 @@ from harness.hub import (
     validate_repo_id,
 )
 from harness.manifest import sha256_file
+from kinetix.atomic_io import atomic_write_text
 
 __all__ = ["HubBackend", "HfHubBackend", "LocalFolderHub"]
 
@@ -339,8 +340,8 @@ class LocalFolderHub:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         tags[tag] = sha
-        _write_atomic(rdir / "refs.json", json.dumps(tags, indent=2, sort_keys=True) + "\n")
-        _write_atomic(rdir / "HEAD", sha + "\n")
+        atomic_write_text(rdir / "refs.json", json.dumps(tags, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(rdir / "HEAD", sha + "\n")
         return {
             "repo": repo,
             "tag": tag,
@@ -358,13 +359,6 @@ def _not_cached(repo: str, revision: str, cache: Path) -> str:
         "is set (download it once online, or point --cache-dir / HF_HUB_CACHE at a cache "
         "that has it)"
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _short(e: BaseException) -> str:

@@ -91,7 +91,7 @@ def read_imports(path: str | os.PathLike | None = None) -> dict[str, list[dict]]
 
 
 def _write(p: Path, imports: dict) -> None:
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     p.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"schema": SCHEMA, "imports": imports}, indent=1, sort_keys=True) + "\n"

@@ -109,10 +109,10 @@ def load_manifest(root: str | os.PathLike) -> dict:
 
 def write_manifest(root: str | os.PathLike, manifest: dict) -> Path:
     """Writes ``root/benchmark.json`` atomically (sorted keys, 2-space indent, newline)."""
+    from kinetix.atomic_io import atomic_write_text
+
     path = Path(root) / MANIFEST_NAME
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -19,31 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.queue import QueueError, Request, RequestQueue
+from kinetix.atomic_io import atomic_write_bytes
 
 __all__ = ["LocalQueue", "LOCK_NAME"]
 
 LOCK_NAME = ".queue.lock"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class LocalQueue(RequestQueue):
@@ -110,6 +94,6 @@ class LocalQueue(RequestQueue):
         with self._locked():
             new = fn(self._read(rid))
             for rel, data in (files or {}).items():
-                _atomic_write(self.folder / rel, data)
-            _atomic_write(self._path(rid), new.to_json())
+                atomic_write_bytes(self.folder / rel, data)
+            atomic_write_bytes(self._path(rid), new.to_json())
         return new

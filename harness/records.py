@@ -406,7 +406,7 @@ def write_record(out_dir: str | os.PathLike, record: dict, table) -> tuple[Path,
     """Validates and writes the record JSON and per-level Parquet atomically (Parquet first)."""
     import pyarrow.parquet as pq
 
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     validate_record(record)
     jpath, ppath = record_paths(out_dir, record)

@@ -214,7 +214,7 @@ def save_kinetix_json(level: Level, path: str | os.PathLike) -> None:
     """Writes one level as a Kinetix JSON file (opens in the Kinetix editors). The level is
     converted first and the file is replaced atomically, so a failure leaves any existing file
     as it was."""
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     data = json.dumps(level_to_kinetix_dict(level)).encode("utf-8")
     atomic_write(path, lambda f: f.write(data))

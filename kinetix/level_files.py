@@ -37,7 +37,7 @@ ROW_GROUP_SIZE = 4096
 
 def write_level_parquet(table: pa.Table, path: str | os.PathLike) -> None:
     """Writes ``table`` to ``path`` atomically (temporary file + rename), zstd, deterministic."""
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     def write(f):
         pq.write_table(

@@ -2,8 +2,8 @@
 
 Frames here are numpy ``uint8 (H, W, 3)`` in display orientation (row 0 is the top of the
 world, y up on screen), unlike the observation of :func:`kinetix.render.render_pixels`. Files are
-written atomically: to a temporary file in the same folder, then ``os.replace``, so a reader
-never sees half a file and an interrupted write leaves the old file (if any) in place.
+written atomically (:func:`kinetix.atomic_io.atomic_write`), so a reader never sees half a file
+and an interrupted write leaves the old file (if any) in place.
 
 Anything with ``scene``, ``polygon_roles``, ``circle_roles``, ``motor_bindings`` and
 ``thruster_bindings`` attributes (a :class:`kinetix.level.Level`) can be drawn with
@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import jax
 import numpy as np
 
+from kinetix.atomic_io import atomic_write
 from kinetix.render import SCREEN_SIZE, render_image, to_display
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "episode_scenes",
     "episode_frames",
     "contact_sheet",
-    "atomic_write",
     "save_png",
     "save_gif",
 ]
@@ -272,27 +271,6 @@ def contact_sheet(
                 text = text[:-1]
             draw.text((x, y + h + 1), text, fill=(0, 0, 0), font=font)
     return np.asarray(sheet)
-
-
-def atomic_write(path: str | os.PathLike, write: Callable) -> None:
-    """Calls ``write(file)`` on a binary temporary file next to ``path``, then renames it to
-    ``path`` (atomic on one filesystem). On any error the temporary file is removed."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _check_frame(frame) -> np.ndarray:

@@ -9,12 +9,12 @@ every name, shape and dtype is checked, and each leaf keeps the template's shard
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import jax
 import numpy as np
+
+from kinetix.atomic_io import atomic_write_bytes
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "CHECKPOINT_FILE"]
 
@@ -34,22 +34,6 @@ def _named_leaves(tree):
             continue
         out.append((name, leaf))
     return out
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_checkpoint(path, runner, metadata: dict) -> None:

@@ -92,7 +92,7 @@ def _thumbnails(index, size: int, cache: Path | None, log) -> dict[str, bytes]:
         drawn = _render(files, missing, size)
         pngs.update(drawn)
         if cache is not None:
-            from kinetix.render_io import atomic_write
+            from kinetix.atomic_io import atomic_write
 
             cache.mkdir(parents=True, exist_ok=True)
             for h, data in drawn.items():

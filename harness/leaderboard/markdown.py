@@ -135,7 +135,7 @@ def update_readme(path: str | os.PathLike, section: str, header: str = README_HE
     Text outside the markers is kept byte for byte. A file without markers gets them appended;
     a missing file is created with ``header``. Markers that are duplicated, alone or out of
     order are a :class:`LeaderboardError` (the file is left untouched)."""
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     path = Path(path)
     block = f"{MARKER_START}\n{section.rstrip()}\n{MARKER_END}"

@@ -20,9 +20,7 @@ import datetime as _dt
 import hashlib
 import html
 import math
-import os
 import re
-import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from harness.leaderboard.gallery import check_gallery, render_gallery
 from harness.leaderboard.page_assets import PAGE_CSS as _CSS
 from harness.leaderboard.page_assets import PAGE_JS as _JS
 from harness.leaderboard.page_assets import band_css as _band_css
+from kinetix.atomic_io import atomic_write_text
 
 __all__ = ["PageError", "TABLE_COLUMNS", "render_page", "build_html"]
 
@@ -408,16 +407,5 @@ def render_page(
     """
     doc = build_html(table, per_level, gallery=gallery, title=title, generated_at=generated_at)
     path = Path(out_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(doc)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, doc)
     return path

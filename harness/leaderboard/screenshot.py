@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
+
+from kinetix.atomic_io import atomic_write_bytes
 
 __all__ = [
     "BrowserUnavailable",
@@ -121,19 +122,6 @@ def document_height(driver) -> int:
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def full_page_screenshot(driver, png_path, width: int = 1280, height: int | None = None) -> Path:
     """Save a PNG of the loaded page, ``width`` px wide and the whole document tall.
 
@@ -144,7 +132,7 @@ def full_page_screenshot(driver, png_path, width: int = 1280, height: int | None
     h = document_height(driver) if height is None else int(height)
     set_viewport(driver, width, max(1, min(h, MAX_HEIGHT)))
     path = Path(png_path)
-    _write_atomic(path, driver.get_screenshot_as_png())
+    atomic_write_bytes(path, driver.get_screenshot_as_png())
     return path
 
 

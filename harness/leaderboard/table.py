@@ -401,7 +401,7 @@ def write_table(table: pd.DataFrame, root: str | os.PathLike) -> tuple[Path, Pat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

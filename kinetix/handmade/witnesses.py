@@ -45,7 +45,7 @@ def load_witnesses(path: str | os.PathLike | None = None) -> dict[str, dict]:
 
 def save_witnesses(records: dict[str, dict], path: str | os.PathLike | None = None) -> None:
     """Writes the store atomically, ids sorted, one action row per line-ish (compact)."""
-    from kinetix.render_io import atomic_write
+    from kinetix.atomic_io import atomic_write
 
     path = Path(path or WITNESS_PATH)
     for k, r in records.items():

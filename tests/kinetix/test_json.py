@@ -9,7 +9,7 @@ import pathlib
 import jax
 import numpy as np
 import pytest
-from conftest import shared_level_path
+from kinetix_helpers import shared_level_path
 
 import kinetix as kx
 from kinetix.kinetix_json import level_from_kinetix_dict, level_to_kinetix_dict

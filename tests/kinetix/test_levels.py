@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import build_level, shared_level_path
+from kinetix_helpers import build_level, shared_level_path
 
 import jax2d
 import kinetix as kx

@@ -14,7 +14,7 @@ import functools
 import jax
 import numpy as np
 import pytest
-from conftest import shared_level_path
+from kinetix_helpers import shared_level_path
 
 import kinetix as kx
 from kinetix.rollout import first_episode

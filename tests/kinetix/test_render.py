@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import shared_level_path
+from kinetix_helpers import shared_level_path
 
 import jax2d
 import kinetix as kx

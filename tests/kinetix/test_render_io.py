@@ -7,13 +7,14 @@ import os
 
 import numpy as np
 import pytest
-from conftest import shared_level_path
+from kinetix_helpers import shared_level_path
 from PIL import Image
 
 import jax2d
 import kinetix as kx
 from harness import cli
 from kinetix import render_io as rio
+from kinetix.atomic_io import atomic_write
 from kinetix.render import ROLE_COLOURS
 
 
@@ -72,7 +73,7 @@ def test_png_round_trip_and_atomic(tmp_path, level):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        rio.atomic_write(path, broken)
+        atomic_write(path, broken)
     assert os.listdir(tmp_path) == ["level.png"]  # old file kept, temporary file removed
     np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), frame)
     with pytest.raises(ValueError, match="uint8"):
