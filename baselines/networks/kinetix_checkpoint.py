@@ -7,8 +7,9 @@ else beside it). :func:`read_kinetix_checkpoint` maps it onto a registered archi
 * family: symbolic-entity observations give ``entity-transformer@v1``, or
   ``perm-invariant-mlp@v1`` when ``model.permutation_invariant_mlp`` is true; symbolic-flat gives
   ``mlp-flat@v1``; pixels give ``pixels-cnn@v1``;
-* options: every ``"model"`` key of that family's config is taken by name (the paper-era names
-  ``fc_layer_depth`` / ``fc_layer_width`` set both the actor's and the critic's depth / width);
+* options (:mod:`~baselines.networks.kinetix_options`): every ``"model"`` key of that family's
+  config is taken by name (the paper-era names ``fc_layer_depth`` / ``fc_layer_width`` set both
+  the actor's and the critic's depth / width);
   options of the other families and Kinetix's labels (``model_name``, ``override_model_*``, which
   have no effect in Kinetix's own loading flow) are ignored; any other key, or a value we do not
   support (an activation, aggregate mode, CNN mode, observation or action type), is an error
@@ -42,19 +43,17 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from baselines.networks.configs import (
-    EntityTransformerConfig,
-    FlatMLPConfig,
-    NetworkConfig,
-    NetworkConfigError,
-    PermInvariantMLPConfig,
-    PixelsCNNConfig,
+from baselines.networks.configs import NetworkConfig
+from baselines.networks.kinetix_options import (
+    KinetixCheckpointError,
+    config_from_kinetix_model,
+    kinetix_model_options,
+    resolve_kinetix_model,
 )
 from baselines.networks.params_io import (
     dtype_name,
@@ -64,7 +63,7 @@ from baselines.networks.params_io import (
     save_safetensors,
     unflatten_params,
 )
-from baselines.networks.registry import abstract_params, get_architecture, make_config
+from baselines.networks.registry import abstract_params, get_architecture
 from kinetix.observations import flat_size
 from kinetix.sizes import SIZES, EnvSize, env_size
 
@@ -97,42 +96,10 @@ KEY_NAMES_PAPER = "v0.1.0"
 KINETIX_OBS_TYPES = {"symbolic_entity": "entity", "symbolic_flat": "flat", "pixels": "pixels"}
 _OUR_OBS_TYPES = {v: k for k, v in KINETIX_OBS_TYPES.items()}
 _KINETIX_ACTION_TYPES = ("multi_discrete", "discrete", "continuous")
-_TF = "entity-transformer@v1"
-_PERM = "perm-invariant-mlp@v1"
-_FAMILY_CLS = {
-    _TF: EntityTransformerConfig,
-    _PERM: PermInvariantMLPConfig,
-    "mlp-flat@v1": FlatMLPConfig,
-    "pixels-cnn@v1": PixelsCNNConfig,
-}
-# Kinetix "model" keys that never change the network in Kinetix's own flow.
-_LABELS = {"model_name", "override_model_depth", "override_model_width"}
-# Paper-era (v0.1.0) option names: one depth and one width for both the actor and the critic.
-_PAPER_ALIASES = {
-    "fc_layer_depth": ("actor_depth", "critic_depth"),
-    "fc_layer_width": ("actor_width", "critic_width"),
-}
-_KNOWN_OPTIONS = (
-    {f for cls in _FAMILY_CLS.values() for f in cls.field_names()}
-    | {"permutation_invariant_mlp"}
-    | _LABELS
-    | set(_PAPER_ALIASES)
-)
-#: Every model option of every family at the paper model's values (§1.4), in the order written.
-_PAPER_MODEL: dict[str, Any] = {
-    **EntityTransformerConfig().to_dict(),
-    "permutation_invariant_mlp": False,
-    **PermInvariantMLPConfig().to_dict(),
-    **PixelsCNNConfig().to_dict(),
-}
 _HEAD = "params/GeneralActorCriticRNN_0/"
 _NEW_HIDDEN = re.compile(rf"^{_HEAD}DenseAndActivation_(\d+)/Dense_0/(.+)$")
 _NEW_OUT = re.compile(rf"^{_HEAD}Dense_([01])/(.+)$")
 _OLD_DENSE = re.compile(rf"^{_HEAD}Dense_(\d+)/")
-
-
-class KinetixCheckpointError(NetworkConfigError):
-    """A Kinetix checkpoint that cannot be mapped or loaded (the message names the key/field)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,112 +131,6 @@ class KinetixCheckpoint:
 
     def __iter__(self):  # ``arch_id, config, params = read_kinetix_checkpoint(...)``
         return iter((self.arch_id, self.config, self.params))
-
-
-# ------------------------------------------------------------------------------ options
-def _type_field(raw: dict, key: str, vocabulary, default: str | None) -> tuple[str, bool]:
-    """``(value, assumed)`` of a top-level type field."""
-    for k in (key, f"{key}_str"):
-        if k in raw:
-            v = raw[k]
-            if v not in vocabulary:
-                raise KinetixCheckpointError(
-                    f"config.json: {k} {v!r} is not supported; expected one of "
-                    f"{', '.join(vocabulary)}"
-                )
-            return v, False
-    if default is None:
-        raise KinetixCheckpointError(f"config.json: no {key}")
-    return default, True
-
-
-def _resolve_aliases(model: dict) -> dict:
-    """``fc_layer_depth`` / ``fc_layer_width`` -> actor and critic options (conflicts raise)."""
-    out = {k: v for k, v in model.items() if k not in _PAPER_ALIASES}
-    for alias, targets in _PAPER_ALIASES.items():
-        if alias not in model:
-            continue
-        for t in targets:
-            if t in out and out[t] != model[alias]:
-                raise KinetixCheckpointError(
-                    f"config.json: model.{alias} = {model[alias]!r} contradicts model.{t} = "
-                    f"{out[t]!r}"
-                )
-            out[t] = model[alias]
-    return out
-
-
-def resolve_kinetix_model(
-    model: dict, obs_type: str = "entity"
-) -> tuple[str, NetworkConfig, dict[str, Any]]:
-    """``(arch_id, config, assumed)`` from a Kinetix ``"model"`` dict for our ``obs_type``;
-    ``assumed`` maps each option of the family that ``model`` does not state to the paper value
-    used. Unknown options and unsupported values raise :class:`KinetixCheckpointError`."""
-    if not isinstance(model, dict):
-        raise KinetixCheckpointError("config.json: 'model' must be an object")
-    for k in ("action_type", "observation_type"):
-        if k in model:
-            raise KinetixCheckpointError(
-                f"config.json: model.{k} is not a model option (Kinetix would read it as a "
-                "string and build a different network); put it at the top level"
-            )
-    unknown = sorted(set(model) - _KNOWN_OPTIONS)
-    if unknown:
-        raise KinetixCheckpointError(
-            f"config.json: unknown model option(s) {', '.join(map(repr, unknown))}"
-        )
-    model = _resolve_aliases(model)
-    assumed: dict[str, Any] = {}
-    if obs_type == "entity":
-        perm = model.get("permutation_invariant_mlp", False)
-        if not isinstance(perm, bool):
-            raise KinetixCheckpointError(
-                f"config.json: model.permutation_invariant_mlp must be a bool, got {perm!r}"
-            )
-        if "permutation_invariant_mlp" not in model:
-            assumed["permutation_invariant_mlp"] = False
-        arch_id = _PERM if perm else _TF
-    elif obs_type == "flat":
-        arch_id = "mlp-flat@v1"
-    elif obs_type == "pixels":
-        arch_id = "pixels-cnn@v1"
-    else:
-        raise KinetixCheckpointError(f"observation type {obs_type!r} has no Kinetix network")
-    cls = _FAMILY_CLS[arch_id]
-    options = {k: v for k, v in model.items() if k in cls.field_names()}
-    for name, choices in cls._CHOICES.items():
-        if name in options and options[name] not in choices:
-            raise KinetixCheckpointError(
-                f"config.json: model.{name} = {options[name]!r} is not supported "
-                f"(supported: {', '.join(choices)})"
-            )
-    try:
-        config = cls.from_dict(options)
-    except KinetixCheckpointError:
-        raise
-    except NetworkConfigError as e:
-        raise KinetixCheckpointError(f"config.json: model option {e}") from None
-    defaults = config.to_dict()
-    assumed.update({k: defaults[k] for k in cls.field_names() if k not in options})
-    return arch_id, config, assumed
-
-
-def config_from_kinetix_model(model: dict, obs_type: str = "entity") -> tuple[str, NetworkConfig]:
-    """``(arch_id, config)`` from a Kinetix ``"model"`` dict for our ``obs_type``."""
-    arch_id, config, _ = resolve_kinetix_model(model, obs_type)
-    return arch_id, config
-
-
-def kinetix_model_options(arch_id: str, config: NetworkConfig | dict | None) -> dict[str, Any]:
-    """The Kinetix ``"model"`` dict of ``arch_id`` with ``config``: every option of every family
-    explicit (the other families' at the paper values, which Kinetix ignores for this one)."""
-    if arch_id not in _FAMILY_CLS:
-        raise KinetixCheckpointError(
-            f"{arch_id!r} has no Kinetix equivalent, so no Kinetix checkpoint format "
-            f"(Kinetix networks: {', '.join(_FAMILY_CLS)})"
-        )
-    cfg = make_config(arch_id, config)
-    return {**_PAPER_MODEL, **cfg.to_dict(), "permutation_invariant_mlp": arch_id == _PERM}
 
 
 # ------------------------------------------------------------------------------ key names
@@ -316,6 +177,22 @@ def _renamed(abstract: dict, rename: dict[str, str]) -> dict:
 
 
 # ------------------------------------------------------------------------------ reading
+def _type_field(raw: dict, key: str, vocabulary, default: str | None) -> tuple[str, bool]:
+    """``(value, assumed)`` of a top-level type field."""
+    for k in (key, f"{key}_str"):
+        if k in raw:
+            v = raw[k]
+            if v not in vocabulary:
+                raise KinetixCheckpointError(
+                    f"config.json: {k} {v!r} is not supported; expected one of "
+                    f"{', '.join(vocabulary)}"
+                )
+            return v, False
+    if default is None:
+        raise KinetixCheckpointError(f"config.json: no {key}")
+    return default, True
+
+
 def _flat_size_of(header: dict, arch_id: str) -> EnvSize | None:
     """The env size a flat MLP's ``Dense_0`` input width implies."""
     info = header.get("params/Dense_0/kernel")
