@@ -33,6 +33,11 @@ No-op filtering (spec §7.4, optional, :class:`NoopFilter`): each output level t
 unfiltered one) that the no-op policy does not solve within ``steps`` agent steps; when every
 attempt is solved the last one is kept (rare: ``rate ** attempts``).
 
+Modules: what is drawn (:class:`GeneratorParams`, the random choices) is
+:mod:`kinetix.generator_draws`; how the drawn values become a level (placement, joints,
+thrusters, proposals, the shuffle) is :mod:`kinetix.generator_assembly`; this module composes
+them into a level, filters and compiles. Imports go draws <- assembly <- generator.
+
 Versioning rule: :data:`GENERATOR_VERSION` names the output. ANY change that alters the level
 produced for a given (key, size, params) -- algorithm, random-number use, defaults, the engine's
 mass rules -- must bump it; refactors that keep every output bit-identical keep it.
@@ -42,21 +47,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
 
 from kinetix.errors import EnvConfigError
-from kinetix.generator_parts import (
+from kinetix.generator_assembly import (
     _best_of,
     _connected_shape,
-    _Draw,
     _free_shape,
     _shuffle,
     _thruster,
     _where,
 )
+from kinetix.generator_draws import GeneratorError, GeneratorParams, _Draw
 from kinetix.level import ROLE_BLUE, ROLE_GREEN, ROLE_NEUTRAL, Level, empty_level
 from kinetix.sizes import (
     NUM_STATIC_POLYGONS,
@@ -76,113 +80,6 @@ __all__ = [
 ]
 
 GENERATOR_VERSION = "kinetix-gen-1"
-
-_SQRT2 = math.sqrt(2.0)
-
-
-class GeneratorError(EnvConfigError):
-    """The generator cannot produce levels as asked (size too small, bad parameter)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratorParams:
-    """Parameters of the generator (Kinetix's ``UEDParams`` defaults; static, hashable).
-
-    Probabilities are in [0, 1]; ``*_min <= *_max``. Changing a value changes the output (the
-    version string names the defaults' output).
-    """
-
-    max_shape_size: float = 1.0
-    goal_body_opposite_side_chance: float = 0.5
-    goal_body_size_factor: float = 1.0
-    min_revolute_joints: int = 2
-    large_rect_dim_chance: float = 0.3
-    large_rect_dim_scale: float = 2.0
-    thruster_power_multiplier: float = 2.0
-    thruster_align_com_prob: float = 0.8
-    motor_on_chance: float = 0.8
-    motor_min_speed: float = 0.4
-    motor_max_speed: float = 3.0
-    motor_min_power: float = 1.0
-    motor_max_power: float = 3.0
-    wheel_max_power: float = 1.0
-    joint_limit_chance: float = 0.4
-    joint_limit_max: float = math.pi
-    fixate_chance_min: float = 0.02
-    fixate_chance_max: float = 1.0
-    fixate_chance_scale: float = 4.0
-    fixate_shape_bottom_bias_special_role: float = 0.6
-    circle_max_size_coeff: float = 0.8
-    connect_to_fixated_prob_coeff: float = 0.05
-    connect_visibility_min: float = 0.05
-    connect_no_visibility_bias: float = 10.0
-    add_shape_chance: float = 0.35
-    add_connected_shape_chance: float = 0.35
-    add_no_shape_chance: float = 0.3
-    add_thruster_chance: float = 0.3
-    num_proposals: int = 8
-    small_env_max_shapes: int = 7
-    floor_prob_normal: float = 0.9
-    floor_prob_green: float = 0.0
-    floor_prob_blue: float = 0.02
-    floor_prob_red: float = 0.08
-    physics_setting: str = "default"
-
-    def __post_init__(self):
-        probs = (
-            "goal_body_opposite_side_chance",
-            "large_rect_dim_chance",
-            "thruster_align_com_prob",
-            "motor_on_chance",
-            "joint_limit_chance",
-            "fixate_chance_min",
-            "fixate_chance_max",
-            "fixate_shape_bottom_bias_special_role",
-            "add_shape_chance",
-            "add_connected_shape_chance",
-            "add_no_shape_chance",
-            "add_thruster_chance",
-            "floor_prob_normal",
-            "floor_prob_green",
-            "floor_prob_blue",
-            "floor_prob_red",
-        )
-        for f in probs:
-            v = getattr(self, f)
-            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-                raise GeneratorError(
-                    f"GeneratorParams.{f}: must be a probability in [0, 1], got {v!r}"
-                )
-        positive = ("max_shape_size", "goal_body_size_factor", "large_rect_dim_scale")
-        for f in positive + ("thruster_power_multiplier", "wheel_max_power"):
-            v = getattr(self, f)
-            if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
-                raise GeneratorError(f"GeneratorParams.{f}: must be a finite number > 0, got {v!r}")
-        for lo, hi in (
-            ("motor_min_speed", "motor_max_speed"),
-            ("motor_min_power", "motor_max_power"),
-            ("fixate_chance_min", "fixate_chance_max"),
-        ):
-            if not getattr(self, lo) <= getattr(self, hi):
-                raise GeneratorError(
-                    f"GeneratorParams.{lo}: must be <= {hi} "
-                    f"({getattr(self, lo)!r} > {getattr(self, hi)!r})"
-                )
-        if self.max_shape_size * self.goal_body_size_factor / (2 * _SQRT2) <= 0.05:
-            raise GeneratorError(
-                "GeneratorParams.max_shape_size: rectangles need half extents above 0.05 m, "
-                f"so max_shape_size must exceed {0.1 * _SQRT2:.3f}, got {self.max_shape_size!r}"
-            )
-        if not (isinstance(self.num_proposals, int) and self.num_proposals >= 1):
-            raise GeneratorError(
-                f"GeneratorParams.num_proposals: must be an int >= 1, got {self.num_proposals!r}"
-            )
-        s = self.add_shape_chance + self.add_connected_shape_chance + self.add_no_shape_chance
-        if s <= 0:
-            raise GeneratorError("GeneratorParams.add_*_chance: the three weights sum to 0")
-        f = self.floor_prob_normal + self.floor_prob_green + self.floor_prob_blue
-        if f + self.floor_prob_red <= 0:
-            raise GeneratorError("GeneratorParams.floor_prob_*: the four weights sum to 0")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,14 +1,14 @@
-"""Building blocks of the procedural level generator (:mod:`kinetix.generator`).
+"""How the procedural generator assembles a level (:mod:`kinetix.generator`).
 
-Random draws, a read-only view of a level under construction, shape placement, the contact count
-used to choose among proposals, free and connected shapes, thrusters and the final shuffle. All
-pure JAX on fixed capacities; :func:`kinetix.generator.generate_level` composes them.
+Shape placement in the first free slot, the contact count used to choose among proposals
+(``_best_of``), the three additions (a free shape, a shape connected by a joint, a thruster) and
+the final shuffle of slots. All pure JAX on fixed capacities. The values they use are drawn with
+:mod:`kinetix.generator_draws`; :func:`kinetix.generator.generate_level` composes the additions.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -18,17 +18,23 @@ from jax2d.math2d import rotate
 from jax2d.pairs import pair_table
 from jax2d.params import physics_setting
 from jax2d.step import contact_manifolds, mode_compatible
-from kinetix.level import ROLE_BLUE, ROLE_GREEN, ROLE_NEUTRAL, ROLE_RED, Level
+from kinetix.generator_draws import (
+    _SQRT2,
+    GeneratorParams,
+    _cat,
+    _Draw,
+    _pick_type,
+    _sample_dims,
+    _sample_role,
+    _View,
+)
+from kinetix.level import ROLE_BLUE, ROLE_GREEN, ROLE_NEUTRAL, Level
 from kinetix.sizes import (
     NUM_MOTOR_BINDINGS,
     NUM_STATIC_POLYGONS,
     NUM_THRUSTER_BINDINGS,
 )
 
-if TYPE_CHECKING:
-    from kinetix.generator import GeneratorParams
-
-_SQRT2 = math.sqrt(2.0)
 _TWO_PI = 2.0 * math.pi
 _ARENA = 5.0
 _FLOOR = 0.4
@@ -38,107 +44,11 @@ def _where(c, a, b):
     return jax.tree.map(lambda x, y: jnp.where(c, x, y), a, b)
 
 
-class _Draw:
-    """Hands out uniforms from ONE random draw (few PRNG calls keep the compiled program small)."""
-
-    def __init__(self, key, n: int):
-        self.u = jax.random.uniform(key, (n,), jnp.float32)
-        self.n = n
-        self.i = 0
-
-    def __call__(self, lo=0.0, hi=1.0):
-        if self.i >= self.n:
-            raise RuntimeError("_Draw: too few uniforms drawn (generator bug)")
-        x = self.u[self.i]
-        self.i += 1
-        return lo + (hi - lo) * x
-
-    def bern(self, p):
-        return self() < p
-
-    def choice(self, weights):
-        """Index drawn with probability proportional to ``weights`` (>= 0, not all 0)."""
-        w = jnp.asarray(weights, jnp.float32)
-        c = jnp.cumsum(w)
-        x = self() * c[-1]
-        return jnp.minimum(jnp.sum(c <= x), w.shape[0] - 1).astype(jnp.int32)
-
-
-def _cat(level: Level, field: str):
-    sc = level.scene
-    return jnp.concatenate([getattr(sc.polygon, field), getattr(sc.circle, field)], axis=0)
-
-
-class _View:
-    """Per-shape arrays (N = P + C, global index order) of a level."""
-
-    def __init__(self, level: Level):
-        sc = level.scene
-        P = sc.polygon.active.shape[0]
-        C = sc.circle.active.shape[0]
-        self.P, self.C, self.N = P, C, P + C
-        self.active = _cat(level, "active")
-        self.is_circle = jnp.arange(self.N) >= P
-        self.non_arena = jnp.arange(self.N) >= NUM_STATIC_POLYGONS
-        self.static = _cat(level, "inverse_mass") <= 0
-        self.roles = jnp.concatenate([level.polygon_roles, level.circle_roles])
-        self.position = _cat(level, "position")
-        self.rotation = _cat(level, "rotation")
-        self.inverse_mass = _cat(level, "inverse_mass")
-        verts = jnp.concatenate([sc.polygon.vertices, sc.circle.vertices], axis=0)
-        self.half = jnp.max(jnp.abs(verts), axis=1)  # (N, 2) rectangles: half extents
-        self.radius = _cat(level, "radius")
-        self.free_rect = jnp.any(~sc.polygon.active[NUM_STATIC_POLYGONS:])
-        self.free_circle = jnp.any(~sc.circle.active)
-        self.free_joint = jnp.any(~sc.joint.active)
-        self.free_thruster = jnp.any(~sc.thruster.active)
-        j = sc.joint
-        ids = jnp.arange(self.N)
-        touch = ((j.a_index[:, None] == ids) | (j.b_index[:, None] == ids)) & j.active[:, None]
-        self.connections = jnp.sum(touch, axis=0)
-        self.n_revolute = jnp.sum(j.active & ~j.is_fixed)
-        live = self.active
-        self.has_green = jnp.any(live & (self.roles == ROLE_GREEN))
-        self.has_blue = jnp.any(live & (self.roles == ROLE_BLUE))
-        self.has_red = jnp.any(live & (self.roles == ROLE_RED))
-
-
 def _set_role(level: Level, index, role) -> Level:
     P = level.polygon_roles.shape[0]
     roles = jnp.concatenate([level.polygon_roles, level.circle_roles])
     roles = jnp.where((index >= 0) & (jnp.arange(roles.shape[0]) == index), role, roles)
     return level.replace(polygon_roles=roles[:P], circle_roles=roles[P:])
-
-
-def _sample_dims(d: _Draw, params: GeneratorParams, factor):
-    """Rectangle half extents (hx, hy) and circle radius (5 uniforms)."""
-    s = params.max_shape_size * factor
-    hmax = s / (2 * _SQRT2)
-    hx, hy = d(0.05, hmax), d(0.05, hmax)
-    big = d.bern(params.large_rect_dim_chance)
-    axis_x = d.bern(0.5)
-    scale = params.large_rect_dim_scale
-    hx = jnp.where(big & axis_x, hx * scale, hx)
-    hy = jnp.where(big & ~axis_x, hy * scale, hy)
-    r = d(0.1, 0.5 * s * params.circle_max_size_coeff)
-    return hx, hy, r
-
-
-def _pick_type(d: _Draw, v: _View):
-    """Circle (True) or rectangle, uniformly among the types with a free slot."""
-    coin = d.bern(0.5)
-    return jnp.where(v.free_rect & v.free_circle, coin, v.free_circle)
-
-
-def _sample_role(d: _Draw, v: _View, allow_red):
-    """Missing green/blue first (uniformly), else grey (1) or red (1/3, if none yet)."""
-    missing_g, missing_b = ~v.has_green, ~v.has_blue
-    gb = jnp.where(d.bern(0.5), ROLE_GREEN, ROLE_BLUE)
-    gb = jnp.where(missing_g & ~missing_b, ROLE_GREEN, gb)
-    gb = jnp.where(missing_b & ~missing_g, ROLE_BLUE, gb)
-    red = allow_red & ~v.has_red & d.bern((1 / 3) / (1 + 1 / 3))
-    other = jnp.where(red, ROLE_RED, ROLE_NEUTRAL)
-    return jnp.where(missing_g | missing_b, gb, other).astype(jnp.int32)
 
 
 def _write(obj, mask, **values):
