@@ -8,7 +8,8 @@ use Kinetix 3.0.2's flax names, so Kinetix's published ``params.safetensors`` lo
 :mod:`~baselines.networks.distributions`, :mod:`~baselines.networks.layers`,
 :mod:`~baselines.networks.entity_transformer`, :mod:`~baselines.networks.mlp`,
 :mod:`~baselines.networks.cnn`, :mod:`~baselines.networks.registry`,
-:mod:`~baselines.networks.params_io`, :mod:`~baselines.networks.kinetix_checkpoint` (with
+:mod:`~baselines.networks.params_io` (on :mod:`~baselines.networks.safetensors_header`, the
+project's one safetensors header parser), :mod:`~baselines.networks.kinetix_checkpoint` (with
 :mod:`~baselines.networks.kinetix_options`), :mod:`~baselines.networks.policy`.
 """
 

@@ -2,20 +2,21 @@
 
 A parameter tree ``{"params": {"Dense_0": {"kernel": ...}}}`` flattens to
 ``{"params/Dense_0/kernel": array}`` (Kinetix's checkpoint naming). :func:`read_safetensors_header`
-reads only the JSON header (names, dtypes, shapes), so a file can be checked against
+reads only the JSON header (names, dtypes, shapes; the parser of
+:mod:`baselines.networks.safetensors_header`), so a file can be checked against
 :func:`baselines.networks.abstract_params` with :func:`header_mismatches` before any tensor data
 is read.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import struct
 from typing import Any
 
 import jax
 import numpy as np
+
+from baselines.networks.safetensors_header import TensorInfo, read_header
 
 __all__ = [
     "TensorInfo",
@@ -39,8 +40,6 @@ SAFETENSORS_DTYPES = {
 _NAME_OF = {np.dtype(v): k for k, v in SAFETENSORS_DTYPES.items() if v is not None}
 # A header longer than this is not a parameter file of ours (a safetensors header is small JSON).
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
-
-TensorInfo = tuple[str, tuple[int, ...]]  # (safetensors dtype name, shape)
 
 
 def flatten_params(tree: dict, sep: str = "/") -> dict[str, Any]:
@@ -79,31 +78,10 @@ def unflatten_params(flat: dict[str, Any], sep: str = "/") -> dict:
 
 def read_safetensors_header(path: str | os.PathLike) -> dict[str, TensorInfo]:
     """``{name: (dtype, shape)}`` from a safetensors file's header only (``__metadata__``
-    skipped). Raises ``ValueError`` for a file that is not safetensors."""
-    path = os.fspath(path)
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        raw = f.read(8)
-        if len(raw) < 8:
-            raise ValueError(f"{path}: too short for a safetensors file")
-        (n,) = struct.unpack("<Q", raw)
-        if n > min(size - 8, _MAX_HEADER_BYTES):
-            raise ValueError(f"{path}: header length {n} exceeds the file")
-        try:
-            header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: header is not JSON ({e})") from None
-    if not isinstance(header, dict):
-        raise ValueError(f"{path}: header is not a JSON object")
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            out[name] = (str(info["dtype"]), tuple(int(d) for d in info["shape"]))
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{path}: malformed header entry for {name!r}") from None
-    return out
+    skipped): :func:`baselines.networks.safetensors_header.read_header`, whose structural checks
+    it inherits. Raises :class:`~baselines.networks.safetensors_header.SafetensorsError` (a
+    ``ValueError``) for a file that is not safetensors."""
+    return read_header(path, max_header_bytes=_MAX_HEADER_BYTES)[0]
 
 
 def dtype_name(dtype) -> str:
