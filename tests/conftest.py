@@ -8,7 +8,11 @@
   huggingface_hub is imported; tests that use the Hub cache point it at a tmp dir.
 * The submission queue (``KINETIX_BENCH_QUEUE``) is a tmp folder, never the checkout's.
 * No network: a test that connects a socket to anything but loopback (127.0.0.0/8, ::1,
-  ``localhost``) or a unix socket fails, unless it is marked ``network``.
+  ``localhost``) or a unix socket fails, unless it is marked ``network``; ``network`` tests skip
+  unless ``KINETIX_BENCH_NETWORK=1``, ``gpu`` tests skip without an accelerator.
+* Compiled XLA programs are released between tests once the process holds half of the kernel's
+  memory-map limit (``vm.max_map_count``): without that a full session aborts (SIGABRT) after a
+  few thousand compilations. :mod:`kinetix.compiled_programs` says why.
 """
 
 from __future__ import annotations
@@ -97,3 +101,43 @@ def _private_queue(tmp_path_factory, monkeypatch):
     """No test writes into the checkout's submission queue unless it points it somewhere."""
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("KINETIX_BENCH_QUEUE", str(base / "queue"))
+
+
+# One pytest process compiles thousands of XLA programs, and jax keeps each of them, with its
+# memory mappings, until the process ends: past ``vm.max_map_count`` the process aborts (see
+# kinetix/compiled_programs.py). Between tests, drop them once half of that budget is used.
+_RELEASES: list[tuple[str, int]] = []
+
+
+def pytest_runtest_teardown(item, nextitem):
+    from kinetix.compiled_programs import memory_map_count, release_compiled_programs_if_needed
+
+    before = memory_map_count()
+    if release_compiled_programs_if_needed():
+        _RELEASES.append((item.nodeid, before or 0))
+
+
+def pytest_terminal_summary(terminalreporter):
+    from kinetix.compiled_programs import memory_map_count, memory_map_limit
+
+    if _RELEASES or terminalreporter.config.option.verbose > 0:
+        terminalreporter.write_line(
+            f"compiled programs released {len(_RELEASES)} time(s) to stay under "
+            f"vm.max_map_count={memory_map_limit()} (memory maps now: {memory_map_count()})"
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    """``network`` tests run only with ``KINETIX_BENCH_NETWORK=1``; ``gpu`` tests only where jax
+    sees an accelerator. Both skip (with the reason) otherwise, so ``-m`` selects by ``slow``
+    alone."""
+    allow_network = os.environ.get("KINETIX_BENCH_NETWORK") == "1"
+    has_gpu = None
+    for item in items:
+        if item.get_closest_marker("network") and not allow_network:
+            item.add_marker(pytest.mark.skip(reason="needs the network: KINETIX_BENCH_NETWORK=1"))
+        if item.get_closest_marker("gpu"):
+            if has_gpu is None:
+                has_gpu = any(d.platform != "cpu" for d in jax.devices())
+            if not has_gpu:
+                item.add_marker(pytest.mark.skip(reason="needs an accelerator (jax sees none)"))
