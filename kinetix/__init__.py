@@ -18,6 +18,7 @@ JSON; export in :mod:`kinetix.kinetix_json_export`), :mod:`kinetix.render` (rend
 """
 
 from kinetix.actions import ACTION_TYPES, action_space, noop_action, random_action
+from kinetix.compiled_programs import release_compiled_programs, release_compiled_programs_if_needed
 from kinetix.env import (
     KINETIX_PARITY_SETTING,
     EnvConfig,
@@ -146,6 +147,8 @@ __all__ = [
     "pad_level",
     "random_action",
     "random_policy",
+    "release_compiled_programs",
+    "release_compiled_programs_if_needed",
     "render_frame",
     "render_image",
     "render_pixels",
