@@ -1,4 +1,4 @@
-"""harness: datasets, evaluation protocols, statistics, submissions, leaderboard and the CLI.
+"""harness: level datasets, submissions, scoring, the leaderboard and the CLI.
 
 Score a submission from Python the way ``kinetix-bench eval`` does::
 
@@ -6,17 +6,24 @@ Score a submission from Python the way ``kinetix-bench eval`` does::
     scored = harness.score("submissions/random", "handmade-s-v1", "zero-shot@v1", out="records")
     scored.record["metrics"]["solve_rate"]["iqm"], scored.record_path
 
-The rollout engine itself is :func:`harness.evaluate.evaluate` (not re-exported here: its name
-is also its module's). The public names in ``__all__`` are imported lazily (on first use), so
-``import harness`` and ``kinetix-bench --help`` stay fast and do not start JAX. Modules:
+The public names in ``__all__`` are imported lazily (on first use), so ``import harness`` and
+``kinetix-bench --help`` stay fast and do not start JAX. One subpackage per concept, each with
+its own (lazy) public API; imports go one way, top to bottom of this list, and
+``tests/test_import_graph.py`` checks it:
 
-* :mod:`harness.benchmarks` (registry, :func:`load_benchmark`), :mod:`harness.manifest`,
-  :mod:`harness.hub` / :mod:`harness.hub_backends` (level datasets on the Hub);
-* :mod:`harness.submissions` (safe loading), :mod:`harness.protocols`, :mod:`harness.evaluate`
-  (the rollout engine), :mod:`harness.finetuning`, :mod:`harness.stats`,
-  :mod:`harness.records`, :mod:`harness.scoring` (all of these in one call);
-* :mod:`harness.queue` (the submission queue), :mod:`harness.leaderboard`;
-* :mod:`harness.cli` and :mod:`harness.commands` (the ``kinetix-bench`` console script).
+* :mod:`harness.levels`: the benchmark registry and :func:`load_benchmark`, dataset build,
+  recipes, card, manifest, Hub I/O, the imported-level registry;
+* :mod:`harness.submissions`: submission formats and safe loading, safetensors checks, Hub
+  references, policies;
+* :mod:`harness.scoring`: protocols, the rollout engine
+  (:func:`harness.scoring.evaluate`), fine-tuning, statistics, result records and
+  :func:`score`;
+* :mod:`harness.leaderboard`: table, compare, page, plots, gallery, push and
+  :mod:`harness.leaderboard.queue`, the submission queue that feeds it;
+* :mod:`harness.bench`: the throughput benchmarks (``bench`` and ``demo``), beside the levels at
+  the bottom: they use only ``jax2d`` and ``kinetix``;
+* :mod:`harness.commands` and :mod:`harness.cli`: the ``kinetix-bench`` console script
+  (argparse, one library call per command).
 """
 
 from __future__ import annotations
@@ -26,33 +33,33 @@ from typing import Any
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "BENCHMARKS": "harness.benchmarks",
-    "Benchmark": "harness.benchmarks",
-    "LoadedBenchmark": "harness.benchmarks",
-    "get_benchmark": "harness.benchmarks",
-    "load_benchmark": "harness.benchmarks",
-    "Submission": "harness.submissions",
-    "SubmissionError": "harness.submissions",
-    "load_submission": "harness.submissions",
-    "FineTune": "harness.protocols",
-    "KinetixZeroShot": "harness.protocols",
-    "ProtocolError": "harness.protocols",
-    "ZeroShot": "harness.protocols",
-    "parse_protocol": "harness.protocols",
-    "Agent": "harness.evaluate",
-    "aggregate": "harness.stats",
-    "finetune_gain": "harness.stats",
-    "iqm": "harness.stats",
-    "probability_of_improvement": "harness.stats",
-    "RecordError": "harness.records",
-    "make_record": "harness.records",
-    "read_record": "harness.records",
-    "validate_record": "harness.records",
-    "write_record": "harness.records",
-    "Scored": "harness.scoring",
-    "score": "harness.scoring",
-    "build_leaderboard": "harness.leaderboard",
-    "open_queue": "harness.queue",
+    "BENCHMARKS": "harness.levels.registry",
+    "Benchmark": "harness.levels.registry",
+    "LoadedBenchmark": "harness.levels.loading",
+    "get_benchmark": "harness.levels.registry",
+    "load_benchmark": "harness.levels.loading",
+    "Submission": "harness.submissions.loading",
+    "SubmissionError": "harness.submissions.errors",
+    "load_submission": "harness.submissions.loading",
+    "FineTune": "harness.scoring.protocols",
+    "KinetixZeroShot": "harness.scoring.protocols",
+    "ProtocolError": "harness.scoring.protocols",
+    "ZeroShot": "harness.scoring.protocols",
+    "parse_protocol": "harness.scoring.protocols",
+    "Agent": "harness.scoring.evaluation",
+    "aggregate": "harness.scoring.stats",
+    "finetune_gain": "harness.scoring.stats",
+    "iqm": "harness.scoring.stats",
+    "probability_of_improvement": "harness.scoring.stats",
+    "RecordError": "harness.scoring.records",
+    "make_record": "harness.scoring.records",
+    "read_record": "harness.scoring.records",
+    "validate_record": "harness.scoring.records",
+    "write_record": "harness.scoring.records",
+    "Scored": "harness.scoring.pipeline",
+    "score": "harness.scoring.pipeline",
+    "build_leaderboard": "harness.leaderboard.build",
+    "open_queue": "harness.leaderboard.queue.spec",
 }
 
 __all__ = [

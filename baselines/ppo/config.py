@@ -223,7 +223,7 @@ class LevelSourceConfig:
     * ``handmade``: the hand-made levels ``ids`` (ids like ``handmade-s/lift_to_shelf``), or all
       certified ones of ``env.size`` if ``ids`` is empty;
     * ``list``: level JSON files ``ids``;
-    * ``benchmark``: a benchmark ``benchmark`` via ``harness.benchmarks.load_benchmark``
+    * ``benchmark``: a benchmark ``benchmark`` via ``harness.levels.load_benchmark``
       (resolved by the CLI; the trainer itself takes a level batch);
     * ``bank``: ``bank_size`` procedural levels (stream ``bank_seed``, no-op filtered when
       ``noop_filter``) materialised once on device.

@@ -13,6 +13,12 @@ default on each runnable parser::
 To add a command group, write ``harness/commands/<name>.py`` and add its module name to
 ``COMMAND_MODULES`` in :mod:`harness.cli` (one line).
 
+A command parses its arguments, calls the library (:mod:`harness.levels`,
+:mod:`harness.submissions`, :mod:`harness.scoring`, :mod:`harness.leaderboard`,
+:mod:`harness.bench`, ``baselines``, ``kinetix``) and prints; what a command computes belongs in
+the library. May import every ``harness`` subpackage but :mod:`harness.cli` and the ``harness``
+package itself; nothing in the library imports a command (``tests/test_import_graph.py``).
+
 Conventions:
 
 * Import heavy modules (jax, datasets, ...) inside the handler, not at module level, so that

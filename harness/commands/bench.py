@@ -1,7 +1,7 @@
 """``kinetix-bench bench``: performance measurements (JSON lines with ``--json``).
 
 ``bench physics`` times ``jit(lax.scan over T steps of vmap(jax2d.step))`` over B different
-scenes for each (size, batch); see :mod:`harness.bench` for the protocol.
+scenes for each (size, batch); see :mod:`harness.bench.physics` for the protocol.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _row(values) -> str:
 def run_physics(args) -> int:
     from tqdm import tqdm
 
-    from harness import bench
+    from harness.bench import physics as bench
 
     if args.solver_iterations < 0:
         raise CommandError(f"--solver-iterations must be >= 0, got {args.solver_iterations}")

@@ -84,7 +84,7 @@ def _load_level(path: str, dataset: str | None = None):
     if os.path.isfile(path):
         return load_kinetix_json(path)
     if "/" in path and not path.endswith(".json") and not os.path.isabs(path):
-        from harness.benchmarks import find_level
+        from harness.levels.loading import find_level
 
         return find_level(path, dataset)[0]
     raise CommandError(

@@ -2,10 +2,11 @@
 
 Loads the benchmark's levels (Hub cache, Hub, or the bundled copy; verified), loads the
 submission with every safety check (:mod:`harness.submissions`), runs the protocol's attempts on
-every level in one compiled program (:mod:`harness.evaluate`, resumable through a per-chunk
-cache), computes solve-rate statistics with stratified-bootstrap CIs (:mod:`harness.stats`) and
-writes the result record and its per-level Parquet (:mod:`harness.records`) atomically under
-``--out`` (default ``leaderboard/records``): ``{out}/{submission}/{benchmark}__{protocol}.json``.
+every level in one compiled program (:mod:`harness.scoring.evaluation`, resumable through a
+per-chunk cache), computes solve-rate statistics with stratified-bootstrap CIs
+(:mod:`harness.scoring.stats`) and writes the result record and its per-level Parquet
+(:mod:`harness.scoring.records`) atomically under ``--out`` (default ``leaderboard/records``):
+``{out}/{submission}/{benchmark}__{protocol}.json``.
 
 Kinetix checkpoints (``params.safetensors`` + ``config.json``) are evaluated under Kinetix's
 physics (``EnvConfig(kinetix_parity=True)``: the jax2d-compat setting and sequential solver), so
@@ -90,8 +91,8 @@ def _log(s: str) -> None:
 def run_eval(args) -> int:
     import numpy as np
 
-    from harness.protocols import ZeroShot, parse_protocol
-    from harness.scoring import score
+    from harness.scoring.pipeline import score
+    from harness.scoring.protocols import ZeroShot, parse_protocol
 
     protocol = parse_protocol(args.protocol)
     if not isinstance(protocol, ZeroShot):
@@ -135,7 +136,7 @@ def run_eval(args) -> int:
     for lid, r in zip(loaded.level_ids, rates, strict=True):
         sizes.setdefault(lid.split("/", 1)[0], []).append(r)
     if len(sizes) > 1:
-        from harness.stats import iqm
+        from harness.scoring.stats import iqm
 
         for cfg, rs in sizes.items():
             print(f"  {cfg:15s} IQM {float(iqm(np.asarray(rs))):.3f} over {len(rs)} levels")
@@ -169,8 +170,8 @@ def _register_finetune(subparsers) -> None:
 
 
 def run_finetune_cmd(args) -> int:
-    from harness.protocols import parse_protocol
-    from harness.scoring import score
+    from harness.scoring.pipeline import score
+    from harness.scoring.protocols import parse_protocol
 
     protocol = parse_protocol(f"finetune-{args.budget}@v1")
     on_start, update, close = _progress_bar(args, "run")

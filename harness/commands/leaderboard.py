@@ -191,7 +191,7 @@ def run_refresh(args) -> int:
     import time
 
     from harness.leaderboard.build import build_leaderboard
-    from harness.scoring import score
+    from harness.scoring.pipeline import score
 
     root, subs_dir = Path(args.root), Path(args.submissions)
     if not subs_dir.is_dir():

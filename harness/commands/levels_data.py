@@ -2,7 +2,7 @@
 
 * ``levels build RECIPE --out DIR [--force] [--json]``: materialises a recipe
   (``datasets/recipes/*.toml``) into a dataset folder in Hub layout, atomically
-  (:mod:`harness.build`). JSON: the manifest summary ``{"what": "levels-build", "out",
+  (:mod:`harness.levels.build`). JSON: the manifest summary ``{"what": "levels-build", "out",
   "configs": {config: {split: {"num_rows", "level_set_hash", "noop_solve_rate"}}},
   "benchmarks": {...}, "seconds"}``.
 * ``levels list [--json]``: the benchmark registry (ids, configs, split, size, level count,
@@ -16,7 +16,7 @@
   Kinetix editor JSON levels (``DIR/**/*.json``) -> a dataset with config ``kinetix-{size}``,
   split ``test``, and its own benchmark id ``{NAME}-v1`` (use it as ``DIR2`` or
   ``DIR2::{NAME}-v1`` wherever a benchmark id is accepted). The folder is recorded in the local
-  import registry (:mod:`harness.imports`) by level-set hash; when that hash is a registered
+  import registry (:mod:`harness.levels.imports`) by level-set hash; when that hash is a registered
   imported benchmark's (``kinetix-original-v1``: Kinetix's own ``kinetix/levels`` folder), the
   dataset takes that id (unless ``--name`` says otherwise), the command prints it, and the id
   then works everywhere.
@@ -76,7 +76,7 @@ def _add_build(sub) -> None:
 def _build(recipe, out: str, args, after=None) -> int:
     """Builds and prints the summary; ``after()`` (run once built) may add fields to the JSON
     record and returns ``(fields, text lines)``."""
-    from harness.build import build_dataset
+    from harness.levels.build import build_dataset
 
     t0 = time.perf_counter()
     m = build_dataset(recipe, out, force=args.force, progress=not args.json, log=_log(args))
@@ -105,7 +105,7 @@ def _build(recipe, out: str, args, after=None) -> int:
 
 
 def run_build(args) -> int:
-    from harness.recipes import load_recipe
+    from harness.levels.recipes import load_recipe
 
     return _build(load_recipe(args.recipe), args.out, args)
 
@@ -123,8 +123,8 @@ def _add_list(sub) -> None:
 
 
 def _bundled_manifest():
-    from harness.benchmarks import bundled_levels_dir
-    from harness.manifest import DatasetError, load_manifest
+    from harness.levels.loading import bundled_levels_dir
+    from harness.levels.manifest import DatasetError, load_manifest
 
     try:
         return load_manifest(bundled_levels_dir())
@@ -133,8 +133,8 @@ def _bundled_manifest():
 
 
 def run_list(args) -> int:
-    from harness.benchmarks import BENCHMARKS
-    from harness.imports import find_import
+    from harness.levels.imports import find_import
+    from harness.levels.registry import BENCHMARKS
 
     bundled = (_bundled_manifest() or {}).get("benchmarks", {})
     for b in BENCHMARKS.values():
@@ -183,8 +183,8 @@ def _add_info(sub) -> None:
 def run_info(args) -> int:
     import dataclasses
 
-    from harness.benchmarks import BENCHMARKS
-    from harness.manifest import load_manifest
+    from harness.levels.manifest import load_manifest
+    from harness.levels.registry import BENCHMARKS
 
     if args.target in BENCHMARKS:
         record = {"what": "benchmark", **dataclasses.asdict(BENCHMARKS[args.target])}
@@ -251,7 +251,7 @@ def _add_verify(sub) -> None:
 
 
 def run_verify(args) -> int:
-    from harness.manifest import DatasetIntegrityError, split_files, verify_dataset
+    from harness.levels.manifest import DatasetIntegrityError, split_files, verify_dataset
 
     m = verify_dataset(args.dir, deep=True)
     checked = 0
@@ -315,9 +315,9 @@ def _add_import(sub) -> None:
 
 def _registered_match(src: Path, size: str):
     """The imported registry benchmark whose level set the folder's levels are, or None."""
-    from harness.benchmarks import BENCHMARKS
-    from harness.build import config_levels
-    from harness.recipes import parse_recipe
+    from harness.levels.build import config_levels
+    from harness.levels.recipes import parse_recipe
+    from harness.levels.registry import BENCHMARKS
     from kinetix.hashing import level_hashes, level_set_hash
 
     wanted = [b for b in BENCHMARKS.values() if b.imported]
@@ -340,7 +340,7 @@ def _registered_match(src: Path, size: str):
 
 
 def run_import(args) -> int:
-    from harness.recipes import parse_recipe
+    from harness.levels.recipes import parse_recipe
 
     src = Path(args.dir)
     if not src.is_dir():
@@ -372,7 +372,7 @@ def run_import(args) -> int:
         fields = {"registered_id": match.id if match is not None else None}
         if args.no_register:
             return {**fields, "import_registry": None}, []
-        from harness.imports import imports_path, record_import
+        from harness.levels.imports import imports_path, record_import
 
         record_import(args.out, source=src)
         fields["import_registry"] = str(imports_path())

@@ -11,8 +11,8 @@
   and commit sha. ID defaults to ``$KINETIX_BENCH_LEVELS_REPO`` or ``kinetix-bench/levels``.
   JSON: ``{"what": "levels-download", "path", "repo", "revision", "commit_sha", "configs"}``.
 
-``--local-hub HUB`` uses a :class:`harness.hub.LocalFolderHub` folder instead of the Hugging Face
-Hub (mirrors, tests). huggingface_hub is imported only when a command runs.
+``--local-hub HUB`` uses a :class:`harness.levels.hub.LocalFolderHub` folder instead of the Hugging
+Face Hub (mirrors, tests). huggingface_hub is imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def add_subcommands(sub) -> None:
 
 
 def _backend(args):
-    from harness.hub_backends import HfHubBackend, LocalFolderHub
+    from harness.levels.hub_backends import HfHubBackend, LocalFolderHub
 
     if getattr(args, "local_hub", None):
         return LocalFolderHub(args.local_hub)
@@ -57,7 +57,7 @@ def _add_push(sub) -> None:
 
 
 def run_push(args) -> int:
-    from harness.hub import push_levels
+    from harness.levels.hub import push_levels
 
     backend = None if args.dry_run else _backend(args)
     res = push_levels(
@@ -121,7 +121,7 @@ def _add_download(sub) -> None:
 
 
 def run_download(args) -> int:
-    from harness.hub import download_levels
+    from harness.levels.hub import download_levels
 
     ds = download_levels(
         args.repo,

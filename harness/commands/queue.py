@@ -1,4 +1,5 @@
-"""``kinetix-bench queue {list,show,run,requeue}``: the evaluation queue (:mod:`harness.queue`).
+"""``kinetix-bench queue {list,show,run,requeue}``: the evaluation queue
+(:mod:`harness.leaderboard.queue`; the worker is :mod:`harness.leaderboard.queue.worker`).
 
 * ``queue list [--status S]``: the requests, oldest first (``--json``: one object per line);
 * ``queue show ID``: one request, every field (``--json``: the request object);
@@ -23,20 +24,12 @@ or ``leaderboard/requests/``).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import re
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from harness.commands import add_json_flag, positive_int
-from harness.queue import REPO_ROOT
-
-#: What ``queue run`` calls after new records were written (``build_leaderboard(records_dir)``).
-REBUILD = ("harness.leaderboard", "build_leaderboard")
 
 
 def _add_queue_flag(p) -> None:
@@ -117,43 +110,6 @@ def register(subparsers) -> None:
     q.set_defaults(func=_requeue)
 
 
-# --------------------------------------------------------------------- submission references
-def submission_ref(spec: str, submission) -> tuple[str, str]:
-    """``(ref, kind)`` to store for a submission given as ``spec`` and loaded as ``submission``
-    (a :class:`harness.submissions.Submission`). A local folder inside the checkout becomes
-    repo-relative, another one absolute; a Hub reference is pinned to the commit that was read
-    (``hf://OWNER/REPO[/SUBFOLDER]@<sha>``), so the worker evaluates exactly those files."""
-    path = Path(spec)
-    if path.is_dir():
-        path = path.resolve()
-        try:
-            return path.relative_to(REPO_ROOT).as_posix(), "local"
-        except ValueError:
-            return str(path), "local"
-    source = getattr(submission, "source", None)
-    if source and source.get("commit"):
-        try:
-            from harness.submission_refs import pinned_reference
-        except ImportError:
-            pass
-        else:
-            return pinned_reference(source), "hub"
-    commit = Path(submission.path).name  # a Hub snapshot folder is named after its commit
-    if re.fullmatch(r"[0-9a-f]{40}", commit):
-        base = spec.rsplit("@", 1)[0] if "@" in spec.split("/")[-1] else spec
-        return f"{base}@{commit}", "hub"
-    return spec, "hub"
-
-
-def resolve_submission_ref(submission: dict) -> str:
-    """What to pass to ``load_submission`` / ``kinetix-bench eval`` for a stored ``submission``:
-    an absolute folder path (a missing folder stays a path, never a Hub id) or the Hub ref."""
-    if submission["kind"] == "local":
-        path = Path(submission["ref"])
-        return str(path if path.is_absolute() else REPO_ROOT / path)
-    return submission["ref"]
-
-
 # ------------------------------------------------------------------------------- list / show
 def _short(text: str | None, n: int) -> str:
     text = text or ""
@@ -161,7 +117,7 @@ def _short(text: str | None, n: int) -> str:
 
 
 def _list(args) -> int:
-    from harness.queue import open_queue
+    from harness.leaderboard.queue.spec import open_queue
 
     queue = open_queue(args.queue)
     reqs = queue.list(args.status)
@@ -181,7 +137,7 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from harness.queue import open_queue
+    from harness.leaderboard.queue.spec import open_queue
 
     req = open_queue(args.queue).get(args.request_id)
     if args.json:
@@ -202,7 +158,7 @@ def _show(args) -> int:
 
 
 def _requeue(args) -> int:
-    from harness.queue import open_queue
+    from harness.leaderboard.queue.spec import open_queue
 
     req = open_queue(args.queue).requeue(
         args.request_id, timeout_s=args.timeout_hours * 3600, force=args.force
@@ -214,119 +170,11 @@ def _requeue(args) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------- run
-class _Tee(io.TextIOBase):
-    """A text stream writing to several streams (None entries are skipped)."""
-
-    def __init__(self, *streams):
-        self.streams = [s for s in streams if s is not None]
-
-    def write(self, s):
-        for st in self.streams:
-            st.write(s)
-        return len(s)
-
-    def flush(self):
-        for st in self.streams:
-            st.flush()
-
-
-def _display(path: str | Path) -> str:
-    """``path`` relative to the repository checkout when inside it."""
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(p)
-
-
-def _evaluate(req, records: Path, args) -> str:
-    """Scores ``req`` as ``kinetix-bench eval`` / ``finetune`` do (:func:`harness.scoring.score`);
-    returns the record's path."""
-    from harness.protocols import ZeroShot, parse_protocol
-    from harness.queue import QueueError
-    from harness.scoring import score
-    from harness.submissions import load_submission
-
-    ref = resolve_submission_ref(req.submission)
-    sub = load_submission(ref, benchmark=req.benchmark, offline=args.offline or None)
-    if sub.sha256 != req.submission["sha256"]:
-        raise QueueError(
-            f"{ref}: the checkpoint changed since it was submitted (sha256 {sub.sha256[:16]}..., "
-            f"submitted {req.submission['sha256'][:16]}...); submit it again"
-        )
-    protocol = parse_protocol(req.protocol)
-    if isinstance(protocol, ZeroShot):
-        cache = None if args.no_cache else (args.cache_dir or "default")
-    else:
-        cache = "default"  # fine-tuning runs are always cached per (level, seed)
-
-    def log(s: str) -> None:
-        print(s, file=sys.stderr, flush=True)
-
-    scored = score(
-        sub,
-        req.benchmark,
-        protocol,
-        out=records,
-        cache_dir=cache,
-        chunk=args.chunk,
-        bootstrap_reps=args.bootstrap_reps,
-        offline=args.offline or None,
-        log=log,
-    )
-    log(
-        f"{scored.submission.id} on {req.benchmark} ({protocol.id}): IQM "
-        f"{scored.record['metrics']['solve_rate']['iqm']:.3f}; record {scored.record_path}"
-    )
-    return str(scored.record_path)
-
-
-def run_request(queue, req, *, records: Path, args, worker: str, echo: bool):
-    """Evaluates a claimed (RUNNING) request; returns it FINISHED or FAILED. Output of the
-    evaluation goes to a log buffer (and to stderr when ``echo``)."""
-    buf = io.StringIO()
-    header = (
-        f"request {req.request_id}\nsubmission {req.submission['ref']} "
-        f"({req.submission['sha256']})\nbenchmark {req.benchmark}  protocol {req.protocol}\n"
-        f"worker {worker}  started {req.started_at}\n\n"
-    )
-    buf.write(header)
-    real_err = sys.stderr
-    try:
-        with contextlib.redirect_stderr(_Tee(buf, real_err if echo else None)):
-            record = _evaluate(req, records, args)
-    except KeyboardInterrupt:
-        queue.release(req.request_id, worker)
-        raise
-    except Exception as e:
-        message = f"{type(e).__name__}: {' '.join(str(e).split())}"
-        buf.write("\n" + traceback.format_exc())
-        return queue.fail(req.request_id, message, buf.getvalue(), worker=worker)
-    return queue.finish(req.request_id, _display(record), worker=worker)
-
-
-def rebuild_leaderboard(records: Path, log) -> bool | None:
-    """Calls ``harness.leaderboard.build_leaderboard(records.parent, records=[records])``: True
-    when it ran, None when that function cannot be imported, False when it failed (logged)."""
-    module, name = REBUILD
-    try:
-        build = getattr(__import__(module, fromlist=[name]), name)
-    except (ImportError, AttributeError) as e:
-        log(f"leaderboard rebuild skipped: {module}.{name} is not available ({e})")
-        return None
-    try:
-        # the leaderboard folder holding ``records`` (leaderboard/records -> leaderboard)
-        build(records.parent, records=[records])
-    except Exception as e:  # the records are written and the requests final: report, go on
-        log(f"leaderboard rebuild failed: {type(e).__name__}: {' '.join(str(e).split())}")
-        return False
-    log(f"leaderboard rebuilt from {_display(records)}")
-    return True
-
-
 def _run(args) -> int:
-    from harness.queue import DEFAULT_RECORDS_DIR, FINISHED, open_queue, worker_id
+    from harness.leaderboard.queue.base import DEFAULT_RECORDS_DIR, worker_id
+    from harness.leaderboard.queue.request import FINISHED
+    from harness.leaderboard.queue.spec import open_queue
+    from harness.leaderboard.queue.worker import rebuild_leaderboard, run_request
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -335,6 +183,13 @@ def _run(args) -> int:
     records = Path(args.out) if args.out else DEFAULT_RECORDS_DIR
     limit = 1 if args.once else args.max
     worker = worker_id()
+    options = {
+        "offline": args.offline,
+        "no_cache": args.no_cache,
+        "cache_dir": args.cache_dir,
+        "chunk": args.chunk,
+        "bootstrap_reps": args.bootstrap_reps,
+    }
     done = []
     while limit is None or len(done) < limit:
         req = queue.claim(worker)
@@ -342,7 +197,7 @@ def _run(args) -> int:
             break
         log(f"[{len(done) + 1}] {req.request_id}: RUNNING ({req.submission['id']})")
         t0 = time.perf_counter()
-        req = run_request(queue, req, records=records, args=args, worker=worker, echo=True)
+        req = run_request(queue, req, records=records, worker=worker, echo=True, **options)
         wall = time.perf_counter() - t0
         done.append(req)
         outcome = req.record if req.status == FINISHED else f"{req.error} (log: {req.log})"

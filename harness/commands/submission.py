@@ -57,7 +57,7 @@ def _add_source_args(p) -> None:
 
 
 def _load(args):
-    from harness.submissions import load_submission
+    from harness.submissions.loading import load_submission
 
     spec = args.submission
     if spec in ("noop", "random") and not Path(spec).exists():  # the committed ones

@@ -12,8 +12,8 @@ With ``--dry-run`` that is all: it prints ``OK`` and the submission summary (arc
 parameter count, sha256, file sizes, rollout outcome). JSON: ``{"what": "submit-dry-run", "ok":
 true, "submission": {...}, "benchmark", "level", "level_source", "rollout": {...}}``.
 
-Without it, a submission that passed is queued for evaluation (:mod:`harness.queue`): one
-PENDING request for checkpoint x benchmark x ``--protocol`` in ``--queue`` (a folder, or
+Without it, a submission that passed is queued for evaluation (:mod:`harness.leaderboard.queue`):
+one PENDING request for checkpoint x benchmark x ``--protocol`` in ``--queue`` (a folder, or
 ``hf://datasets/OWNER/REPO``; default ``$KINETIX_BENCH_QUEUE`` or ``leaderboard/requests/``), and
 the request id is printed; ``kinetix-bench queue run`` evaluates it. A duplicate of a queued or
 running request is refused; a finished or failed one is queued again only with ``--force``.
@@ -86,8 +86,8 @@ def _first_level(bench):
     import jax
     import numpy as np
 
-    from harness.benchmarks import load_benchmark
-    from harness.manifest import DatasetError
+    from harness.levels.loading import load_benchmark
+    from harness.levels.manifest import DatasetError
 
     try:
         loaded = load_benchmark(bench.id, offline=True, device=False)
@@ -118,8 +118,8 @@ def _rollout(sub, bench, attempts: int, steps: int, log):
     import jax
     import numpy as np
 
-    from harness.submission_policies import policy_for
-    from harness.submissions import ANY
+    from harness.submissions.loading import ANY
+    from harness.submissions.policies import policy_for
     from kinetix.env import EnvConfig, KinetixEnv
     from kinetix.rollout import first_episode
 
@@ -158,8 +158,8 @@ def _rollout(sub, bench, attempts: int, steps: int, log):
 def _dry_run(args, path: str, log, before_rollout=None):
     """Every check and the short rollout: ``(submission, benchmark, report dict)``.
     ``before_rollout(submission, benchmark)`` runs between the checks and the rollout."""
-    from harness.benchmarks import get_benchmark
-    from harness.submissions import MAX_MODEL_BYTES, load_submission
+    from harness.levels.registry import get_benchmark
+    from harness.submissions.loading import MAX_MODEL_BYTES, load_submission
 
     bench = get_benchmark(args.benchmark)
     sub = load_submission(
@@ -189,10 +189,11 @@ def _dry_run(args, path: str, log, before_rollout=None):
 
 
 def _run(args) -> int:
-    from harness.commands.queue import submission_ref
-    from harness.protocols import parse_protocol
-    from harness.queue import new_request, open_queue
-    from harness.scoring import resolve_submission
+    from harness.leaderboard.queue.request import new_request
+    from harness.leaderboard.queue.spec import open_queue
+    from harness.leaderboard.queue.worker import submission_ref
+    from harness.scoring.pipeline import resolve_submission
+    from harness.scoring.protocols import parse_protocol
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)

@@ -42,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def _load_benchmark_levels(cfg, log):
-    from harness.benchmarks import load_benchmark
+    from harness.levels.loading import load_benchmark
 
     loaded = load_benchmark(cfg.levels.benchmark, log=log)
     return loaded.levels, list(loaded.level_ids)

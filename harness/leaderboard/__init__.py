@@ -1,7 +1,7 @@
-"""The leaderboard, built only from result records (DESIGN §9).
+"""The leaderboard, built only from result records, and the submission queue that feeds it (§9).
 
 * :mod:`~harness.leaderboard.table`: collect and validate records, build the ranked table with
-  CI bands, write ``leaderboard.parquet`` / ``.csv`` and the Markdown block of ``README.md``;
+  CI bands, write ``leaderboard.parquet`` / ``.csv``;
 * :mod:`~harness.leaderboard.compare` (+ :mod:`~harness.leaderboard.paired`): two results on
   one benchmark, protocol and dataset commit: P(A > B), IQM difference, per-level differences;
 * :mod:`~harness.leaderboard.push`: the leaderboard folder to a Hub dataset repo, one commit;
@@ -9,47 +9,57 @@
 * :mod:`~harness.leaderboard.markdown`: the Markdown table and the README block;
 * :mod:`~harness.leaderboard.page` (+ ``page_assets``, ``plots``, ``gallery``, ``screenshot``):
   the static ``index.html`` and its screenshots in headless Chromium;
-* :mod:`~harness.leaderboard.build`: :func:`build_leaderboard`, all of the above in one call.
+* :mod:`~harness.leaderboard.build`: :func:`build_leaderboard`, all of the above in one call;
+* :mod:`harness.leaderboard.queue`: the submission queue (requests, the local and Hub backends,
+  the worker that scores them and rebuilds the leaderboard).
+
+May import: ``jax2d``, ``kinetix``, ``baselines``, :mod:`harness.levels`,
+:mod:`harness.submissions` and :mod:`harness.scoring` (records, statistics, :func:`score`);
+never :mod:`harness.commands` or :mod:`harness.cli`.
 """
 
-from harness.leaderboard.build import BuildResult, build_leaderboard
-from harness.leaderboard.compare import compare_results, resolve_pair
-from harness.leaderboard.gallery_data import hand_made_gallery
-from harness.leaderboard.markdown import markdown_table, update_readme
-from harness.leaderboard.page import PageError, build_html, render_page
-from harness.leaderboard.push import plan_leaderboard_push, push_leaderboard
-from harness.leaderboard.screenshot import screenshot_page
-from harness.leaderboard.table import (
-    COLUMNS,
-    LeaderboardError,
-    RecordFile,
-    build_table,
-    collect_records,
-    load_per_level,
-    read_table,
-    write_table,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BuildResult",
-    "PageError",
-    "build_html",
-    "build_leaderboard",
-    "render_page",
-    "screenshot_page",
-    "COLUMNS",
-    "LeaderboardError",
-    "RecordFile",
-    "build_table",
-    "collect_records",
-    "compare_results",
-    "hand_made_gallery",
-    "load_per_level",
-    "markdown_table",
-    "plan_leaderboard_push",
-    "push_leaderboard",
-    "read_table",
-    "resolve_pair",
-    "update_readme",
-    "write_table",
-]
+import importlib
+from typing import Any
+
+#: public name -> the module that defines it (imported on first use, so importing the package
+#: stays cheap)
+_EXPORTS = {
+    "COLUMNS": "harness.leaderboard.table",
+    "LeaderboardError": "harness.leaderboard.table",
+    "RecordFile": "harness.leaderboard.table",
+    "collect_records": "harness.leaderboard.table",
+    "build_table": "harness.leaderboard.table",
+    "load_per_level": "harness.leaderboard.table",
+    "write_table": "harness.leaderboard.table",
+    "read_table": "harness.leaderboard.table",
+    "resolve_pair": "harness.leaderboard.compare",
+    "compare_results": "harness.leaderboard.compare",
+    "plan_leaderboard_push": "harness.leaderboard.push",
+    "push_leaderboard": "harness.leaderboard.push",
+    "hand_made_gallery": "harness.leaderboard.gallery_data",
+    "markdown_table": "harness.leaderboard.markdown",
+    "update_readme": "harness.leaderboard.markdown",
+    "PageError": "harness.leaderboard.page",
+    "render_page": "harness.leaderboard.page",
+    "build_html": "harness.leaderboard.page",
+    "screenshot_page": "harness.leaderboard.screenshot",
+    "BuildResult": "harness.leaderboard.build",
+    "build_leaderboard": "harness.leaderboard.build",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

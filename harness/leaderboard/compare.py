@@ -124,7 +124,7 @@ def _scores(rf: RecordFile):
     import pyarrow.parquet as pq
 
     from harness.leaderboard.paired import score_matrix
-    from harness.stats import iqm
+    from harness.scoring.stats import iqm
 
     try:
         df = pq.read_table(rf.per_level_path).to_pandas()

@@ -41,7 +41,7 @@ def _level_index(dataset: Path, configs, split: str) -> list[tuple[str, str, str
     """(level_id, level_hash, config, file) for every level of the configs, in order."""
     import pyarrow.parquet as pq
 
-    from harness.manifest import split_files
+    from harness.levels.manifest import split_files
 
     out = []
     for c in configs:
@@ -103,8 +103,8 @@ def _thumbnails(index, size: int, cache: Path | None, log) -> dict[str, bytes]:
 def _solved_by(
     table: pd.DataFrame, per_level: pd.DataFrame | None, root, benchmark: str
 ) -> dict[str, dict[str, float]]:
-    from harness.benchmarks import BENCHMARKS
     from harness.leaderboard.table import load_per_level
+    from harness.levels.registry import BENCHMARKS
 
     handmade = {b for b, e in BENCHMARKS.items() if set(e.configs) <= set(_HANDMADE)}
     rows = table[table["benchmark_id"].isin(handmade) & (table["protocol_id"] == "zero-shot")]
@@ -151,9 +151,10 @@ def hand_made_gallery(
     (:func:`~harness.leaderboard.table.load_per_level`), read from ``root`` when None (no
     ``solved_by`` when both are None). ``dataset``: the level dataset folder (default: the
     bundled copy). ``cache``: False draws every thumbnail afresh and writes no cache."""
-    from harness.benchmarks import bundled_levels_dir, get_benchmark
     from harness.leaderboard.table import LeaderboardError
-    from harness.manifest import verify_dataset
+    from harness.levels.loading import bundled_levels_dir
+    from harness.levels.manifest import verify_dataset
+    from harness.levels.registry import get_benchmark
 
     if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 500:
         raise LeaderboardError(f"gallery thumbnail size must be 8..500 px, got {size!r}")

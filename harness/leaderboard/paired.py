@@ -1,8 +1,8 @@
 """Paired score matrices of two results on the same levels, rebuilt from per-level Parquet.
 
-A per-level file (see :mod:`harness.records`) holds one row per level (zero-shot: ``train_seed``
-null) or per (level, training seed) (fine-tuning). :func:`score_matrix` turns it into the score
-matrix that :mod:`harness.stats` takes:
+A per-level file (see :mod:`harness.scoring.records`) holds one row per level (zero-shot:
+``train_seed`` null) or per (level, training seed) (fine-tuning). :func:`score_matrix` turns it into
+the score matrix that :mod:`harness.scoring.stats` takes:
 
 * zero-shot: level ``l`` has ``attempts`` entries, ``k = round(solve_rate * attempts)`` ones
   and the rest zeros (the per-attempt solve indicators, in no particular order: every statistic
@@ -14,10 +14,10 @@ matrix that :mod:`harness.stats` takes:
 the files does not matter). :func:`paired_difference` is the difference of a statistic between
 the two results with a stratified-bootstrap CI: strata are levels, and each replicate resamples
 both results' entries within every level, independently (this is
-:func:`harness.stats.finetune_gain`, which is exactly that paired difference).
+:func:`harness.scoring.stats.finetune_gain`, which is exactly that paired difference).
 
-:func:`probability_of_improvement` is :func:`harness.stats.probability_of_improvement`, with a
-shortcut for 0/1 entries (zero-shot attempts): there, per level, P(X > Y) + P(X = Y) / 2
+:func:`probability_of_improvement` is :func:`harness.scoring.stats.probability_of_improvement`, with
+a shortcut for 0/1 entries (zero-shot attempts): there, per level, P(X > Y) + P(X = Y) / 2
 ``= p_a (1 - p_b) + (p_a p_b + (1 - p_a)(1 - p_b)) / 2 = 1/2 + (p_a - p_b) / 2``, so over levels
 P(A > B) = 1/2 + (mean(A) - mean(B)) / 2 exactly, for the data and for every bootstrap
 replicate. Both functions draw the same paired resamples from the same seed, so the shortcut
@@ -131,9 +131,10 @@ def paired_difference(
     alpha: float = 0.05,
 ) -> dict[str, dict[str, float]]:
     """``stat(A) - stat(B)`` over levels with a ``1 - alpha`` interval (the statistic's
-    :data:`harness.stats.CI_METHODS` method) from a stratified bootstrap paired by level (``a``
-    and ``b`` aligned by :func:`align`). Returns ``{stat: {"value", "ci_low", "ci_high"}}``."""
-    from harness.stats import finetune_gain
+    :data:`harness.scoring.stats.CI_METHODS` method) from a stratified bootstrap paired by level
+    (``a`` and ``b`` aligned by :func:`align`). Returns
+    ``{stat: {"value", "ci_low", "ci_high"}}``."""
+    from harness.scoring.stats import finetune_gain
 
     if a.level_hashes != b.level_hashes:
         raise LeaderboardError("paired_difference: align the two results first")
@@ -156,7 +157,7 @@ def probability_of_improvement(
     """P(A > B) with its ``1 - alpha`` interval (``{"value", "ci_low", "ci_high"}``); see the
     module docstring. ``mean_difference``: :func:`paired_difference`'s ``"mean"`` entry for the
     same ``reps``, ``seed`` and ``alpha``, to reuse (0/1 entries only)."""
-    from harness import stats
+    from harness.scoring import stats
 
     if a.level_hashes != b.level_hashes:
         raise LeaderboardError("probability_of_improvement: align the two results first")

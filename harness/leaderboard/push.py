@@ -6,12 +6,12 @@ What goes up (paths in the repo mirror the leaderboard folder): every file under
 ``index.html`` when it exists. Before anything is sent, the table is rebuilt in memory from
 ``records/`` and must equal ``leaderboard.parquet`` (else: run ``leaderboard build`` first).
 
-The push follows :meth:`harness.hub.HfHubBackend.push`: ``create_repo(exist_ok=True)``, then ONE
-``create_commit`` of :class:`~huggingface_hub.CommitOperationAdd` operations with
+The push follows :meth:`harness.levels.hub.HfHubBackend.push`: ``create_repo(exist_ok=True)``, then
+ONE ``create_commit`` of :class:`~huggingface_hub.CommitOperationAdd` operations with
 ``parent_commit`` = the branch's current head, so a concurrent push makes this one fail instead
 of silently overwriting it. Files in the repo that the folder lacks are left in place (records
-are only added or replaced). Hub failures are :class:`harness.hub.HubError`; the token, when
-given, goes to ``HfApi(token=...)`` as in :mod:`harness.hub`.
+are only added or replaced). Hub failures are :class:`harness.levels.hub.HubError`; the token, when
+given, goes to ``HfApi(token=...)`` as in :mod:`harness.levels.hub`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def push_leaderboard(
     ``api``: an ``HfApi``-like object (tests pass a fake); default ``HfApi(token=token)``.
     ``dry_run``: the plan only, no Hub call. Returns the plan plus ``repo``, ``revision``,
     ``parent_commit``, ``commit_sha``, ``commit_url`` and ``dry_run``."""
-    from harness.hub import HubError, validate_repo_id, validate_revision
+    from harness.levels.hub_rules import HubError, validate_repo_id, validate_revision
 
     validate_repo_id(repo_id)
     branch = validate_revision(revision or "main", allow_unpinned=True)

@@ -1,9 +1,9 @@
 """The leaderboard table, built only from result records (DESIGN §9).
 
 * :func:`collect_records` finds every record JSON under some folders (recursively), validates it
-  (:func:`harness.records.read_record`) and checks its per-level Parquet file beside it (same
-  stem): present, same ``result_id``, ``n_levels`` distinct levels, mean solve rate equal to the
-  record's. A bad record is a :class:`LeaderboardError` naming the file, or, with
+  (:func:`harness.scoring.records.read_record`) and checks its per-level Parquet file beside it
+  (same stem): present, same ``result_id``, ``n_levels`` distinct levels, mean solve rate equal to
+  the record's. A bad record is a :class:`LeaderboardError` naming the file, or, with
   ``skip_invalid``, a warning and the file is left out.
 * :func:`build_table` makes one row per (benchmark id, protocol ``<id>@v<version>``, dataset
   commit, submission id). Groups are (benchmark id, protocol, dataset commit): results on
@@ -160,7 +160,7 @@ def _check_per_level(rec: dict, path: Path) -> None:
 
 def load_record_file(path: str | os.PathLike) -> RecordFile:
     """Reads, validates and checks one record JSON and its per-level Parquet."""
-    from harness.records import read_record
+    from harness.scoring.records import read_record
 
     path = Path(path)
     rec = read_record(path)
@@ -179,8 +179,9 @@ def collect_records(
 
     A folder that does not exist is an error. A file reached twice (overlapping folders) is
     read once. With ``skip_invalid`` a bad record is reported through ``warn`` and left out;
-    otherwise it raises (:class:`harness.records.RecordError` or :class:`LeaderboardError`)."""
-    from harness.records import RecordError
+    otherwise it raises (:class:`harness.scoring.records.RecordError` or
+    :class:`LeaderboardError`)."""
+    from harness.scoring.records import RecordError
 
     seen: set[Path] = set()
     out = []
@@ -337,7 +338,7 @@ def build_table(
         if note is not None:
             note(s)
 
-    from harness.benchmarks import BENCHMARKS
+    from harness.levels.registry import BENCHMARKS
 
     finished = []
     unranked: dict[str, list[RecordFile]] = {}

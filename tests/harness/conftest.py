@@ -1,7 +1,7 @@
 """Settings shared by the harness tests.
 
-* The local import registry (:mod:`harness.imports`) of every test session lives in a temporary
-  folder: ``levels import-kinetix`` in a test never writes to the user's ``~/.cache``.
+* The local import registry (:mod:`harness.levels.imports`) of every test session lives in a
+  temporary folder: ``levels import-kinetix`` in a test never writes to the user's ``~/.cache``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from harness.imports import IMPORTS_ENV
+from harness.levels.imports import IMPORTS_ENV
 
 
 @pytest.fixture(scope="session", autouse=True)

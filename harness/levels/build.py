@@ -1,0 +1,303 @@
+"""``kinetix-bench levels build``: a recipe -> a level dataset folder in Hub layout.
+
+The folder (DESIGN §6)::
+
+    README.md                                   dataset card, YAML ``configs:`` header
+    benchmark.json                              manifest (harness.levels.manifest)
+    {config}/{split}-{i:05d}-of-{n:05d}.parquet level tables (kinetix.level_table), zstd
+    thumbnails/{config}.png                     one contact sheet per config
+
+Determinism: the same recipe gives the same bytes on the same platform and library versions
+(rows in index order, fixed Parquet settings, no timestamps). Procedural levels are drawn on the
+CPU (GPU float arithmetic differs); the manifest records the platform.
+
+Atomicity: everything is written into a temporary sibling folder, verified, then renamed into
+place. An interrupted or failed build leaves no partial dataset at ``out`` (an existing dataset
+there is only replaced with ``force``, after the new one is complete).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from harness.levels.manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    DatasetError,
+    sha256_file,
+    verify_dataset,
+    write_manifest,
+)
+from harness.levels.recipes import ConfigRecipe, Recipe, SplitRecipe
+
+__all__ = ["SplitData", "build_dataset", "config_levels", "simulator_version"]
+
+THUMBNAILS = 24  # levels per config contact sheet
+
+
+@dataclasses.dataclass
+class SplitData:
+    """One split's levels (stacked numpy batch) and metadata columns."""
+
+    levels: object
+    meta: dict[str, list]
+    handmade: bool = False
+
+
+def simulator_version() -> str:
+    import jax2d
+
+    return f"jax2d {jax2d.__version__} (kinetix-bench engine; setting default, solver parallel)"
+
+
+def _handmade_split(cfg: ConfigRecipe) -> SplitData:
+    import kinetix.handmade as hm
+    from kinetix.level import stack_levels
+
+    certified = hm.certified_levels(cfg.size)
+    if not certified:
+        raise DatasetError(f"config {cfg.name}: no certified hand-made levels of size {cfg.size}")
+    entries = [e for e, _, _ in certified]
+    levels = stack_levels([lv for _, lv, _ in certified], size=cfg.size)
+    meta = {
+        "level_id": [e.id for e in entries],
+        "source": ["handmade"] * len(entries),
+        "description": [e.description for e in entries],
+        "tags": [list(e.tags) for e in entries],
+        "witness_actions": [np.asarray(a, np.int8) for _, _, a in certified],
+    }
+    return SplitData(levels, meta, handmade=True)
+
+
+def _kinetix_split(cfg: ConfigRecipe) -> SplitData:
+    from kinetix.kinetix_json import load_kinetix_json
+    from kinetix.level import stack_levels
+
+    root = Path(cfg.path)
+    if not root.is_dir():
+        raise DatasetError(f"config {cfg.name}: path {root} is not a folder")
+    files = sorted(root.rglob("*.json"), key=lambda p: p.relative_to(root).as_posix())
+    if not files:
+        raise DatasetError(f"config {cfg.name}: no *.json level files under {root}")
+    levels = [load_kinetix_json(f, size=cfg.size) for f in files]
+    ids = [f"{cfg.name}/" + f.relative_to(root).with_suffix("").as_posix() for f in files]
+    meta = {"level_id": ids, "source": ["kinetix"] * len(files)}
+    return SplitData(stack_levels(levels, size=cfg.size), meta)
+
+
+def _random_split(cfg: ConfigRecipe, split: SplitRecipe, progress) -> SplitData:
+    from kinetix.batch_generation import generate_levels
+    from kinetix.generator import GENERATOR_VERSION, NoopFilter
+
+    flt = NoopFilter() if cfg.filter == "noop" else None
+    idx = np.arange(split.count)
+    levels = generate_levels(split.seed, idx, cfg.size, noop_filter=flt, progress=progress)
+    n = split.count
+    meta = {
+        "level_id": [f"{cfg.name}/{split.name}/{i:07d}" for i in idx],
+        "source": ["random"] * n,
+        "generator_version": [GENERATOR_VERSION] * n,
+        "generator_seed": [split.seed] * n,
+        "generator_index": idx.tolist(),
+    }
+    return SplitData(levels, meta)
+
+
+def config_levels(cfg: ConfigRecipe, split: SplitRecipe, progress=None) -> SplitData:
+    """The levels and metadata of one (config, split) of a recipe (no outcomes yet)."""
+    if cfg.source == "handmade":
+        return _handmade_split(cfg)
+    if cfg.source == "kinetix":
+        return _kinetix_split(cfg)
+    return _random_split(cfg, split, progress)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="lvl", disable=not enabled, leave=False)
+
+
+def _write_split(
+    root: Path, cfg: ConfigRecipe, split: SplitRecipe, recipe: Recipe, show: bool, log
+) -> tuple[dict, dict, SplitData]:
+    from kinetix.hashing import level_hashes, level_set_hash
+    from kinetix.level_files import write_level_parquet
+    from kinetix.level_table import levels_to_table
+    from kinetix.outcomes import reference_outcomes
+
+    where = f"{cfg.name}/{split.name}"
+    count = split.count or 0
+    with _progress(count, f"{where}: generate", show and count > 0) as bar:
+        data = config_levels(cfg, split, progress=bar.update)
+    n = int(np.shape(data.levels.polygon_roles)[0])
+    hashes = level_hashes(data.levels)
+    if len(set(hashes)) != n:
+        dup = n - len(set(hashes))
+        log(f"warning: {where} holds {dup} duplicate level(s) (same hash)")
+    with _progress(n, f"{where}: outcomes", show) as bar:
+        out = reference_outcomes(
+            data.levels, hashes, random_episodes=cfg.random_episodes, progress=bar.update
+        )
+    meta = dict(data.meta)
+    meta["level_hash"] = hashes
+    meta["noop_solved"] = out["noop_solved"].tolist()
+    meta["noop_return"] = out["noop_return"].tolist()
+    rate = out["random_solve_rate"]
+    meta["random_solve_rate"] = [None if np.isnan(r) else float(r) for r in rate]
+    table = levels_to_table(data.levels, meta, handmade=data.handmade)
+    (root / cfg.name).mkdir(parents=True, exist_ok=True)
+    nshards = max(1, -(-n // recipe.shard_rows))
+    files, file_info = [], {}
+    for i in range(nshards):
+        rel = f"{cfg.name}/{split.name}-{i:05d}-of-{nshards:05d}.parquet"
+        part = table.slice(i * recipe.shard_rows, recipe.shard_rows)
+        write_level_parquet(part, root / rel)
+        files.append(rel)
+        file_info[rel] = {
+            "sha256": sha256_file(root / rel),
+            "bytes": (root / rel).stat().st_size,
+            "num_rows": part.num_rows,
+        }
+    entry = {
+        "files": files,
+        "num_rows": n,
+        "level_set_hash": level_set_hash(hashes),
+        "noop_solve_rate": float(np.mean(out["noop_solved"])),
+    }
+    if split.seed is not None:
+        entry["seed"] = split.seed
+    if not np.all(np.isnan(rate)):
+        entry["mean_random_solve_rate"] = float(np.nanmean(rate))
+    log(f"{where}: {n} levels, {nshards} shard(s), no-op solves {entry['noop_solve_rate']:.1%}")
+    return entry, file_info, data
+
+
+def _thumbnails(root: Path, cfg: ConfigRecipe, data: SplitData) -> str:
+    from kinetix.level import unstack_levels
+    from kinetix.render_io import contact_sheet, save_png, thumbnail
+
+    levels = unstack_levels(data.levels)[:THUMBNAILS]
+    ids = data.meta["level_id"][: len(levels)]
+    images = [np.asarray(thumbnail(lv, size=128)) for lv in levels]
+    captions = [i.split("/", 1)[-1] for i in ids]
+    (root / "thumbnails").mkdir(exist_ok=True)
+    rel = f"thumbnails/{cfg.name}.png"
+    save_png(root / rel, contact_sheet(images, captions, columns=6))
+    return rel
+
+
+def build_dataset(
+    recipe: Recipe,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict:
+    """Builds ``recipe`` into the folder ``out`` atomically; returns the manifest."""
+    import jax
+
+    from harness.levels.card import write_card
+    from kinetix.generator import GENERATOR_VERSION
+    from kinetix.level_table import SCHEMA_VERSION
+    from kinetix.sizes import env_size
+
+    out = Path(out)
+    if out.exists() and not force and (not out.is_dir() or any(out.iterdir())):
+        raise DatasetError(f"{out} exists and is not empty (use --force to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        configs, files, thumbs = {}, {}, {}
+        for cfg in recipe.configs:
+            size = env_size(cfg.size)
+            splits, first = {}, None
+            for split in cfg.splits:
+                entry, info, data = _write_split(tmp, cfg, split, recipe, progress, log)
+                splits[split.name] = entry
+                files.update(info)
+                first = first or data
+            thumbs[cfg.name] = _thumbnails(tmp, cfg, first)
+            configs[cfg.name] = {
+                "source": cfg.source,
+                "env_size": cfg.size,
+                "capacities": dataclasses.asdict(size),
+                "filter": cfg.filter,
+                "random_episodes": cfg.random_episodes,
+                "splits": splits,
+                "thumbnail": thumbs[cfg.name],
+            }
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "manifest_version": MANIFEST_VERSION,
+            "name": recipe.name,
+            "version": recipe.version,
+            "schema_version": SCHEMA_VERSION,
+            "generator_version": GENERATOR_VERSION,
+            "simulator_version": simulator_version(),
+            "kinetix_bench_version": _package_version(),
+            "platform": jax.default_backend(),
+            "configs": configs,
+            "files": files,
+            "benchmarks": _benchmarks(recipe, configs, tmp),
+            "recipe": recipe.to_json(),
+        }
+        write_manifest(tmp, manifest)
+        write_card(tmp, manifest, recipe)
+        verify_dataset(tmp)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _benchmarks(recipe: Recipe, configs: dict, root: Path) -> dict:
+    """The recipe's benchmark ids with their level-set hashes and sizes."""
+    import pyarrow.parquet as pq
+
+    from kinetix.hashing import level_set_hash
+
+    out = {}
+    for b in recipe.benchmarks:
+        hashes = []
+        for c in b.configs:
+            for rel in configs[c]["splits"][b.split]["files"]:
+                hashes += pq.read_table(root / rel, columns=["level_hash"])[
+                    "level_hash"
+                ].to_pylist()
+        out[b.id] = {
+            **b.to_json(),
+            "num_levels": len(hashes),
+            "level_set_hash": level_set_hash(hashes),
+        }
+    return out
+
+
+def _replace_dir(new: Path, out: Path) -> None:
+    """Moves ``new`` to ``out``; an existing ``out`` is moved aside first and removed after."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(new, out)
+    os.chmod(out, 0o755)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _package_version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("kinetix-bench")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,87 @@
+"""Scoring: protocols, the evaluation engine, fine-tuning, statistics, records, :func:`score` (§8).
+
+* :mod:`~harness.scoring.protocols`: ``zero-shot@v1``, ``kinetix-zero-shot@v1`` and
+  ``finetune-<budget>@v1`` (:func:`parse_protocol`, attempt keys, Kinetix's per-size averages);
+* :mod:`~harness.scoring.evaluation`: the rollout engine, :func:`evaluate` (every level x attempt
+  in one compiled program, chunked and cached);
+* :mod:`~harness.scoring.finetuning`: the fine-tuning runs (PPO per level and training seed);
+* :mod:`~harness.scoring.stats`: IQM, mean, median, optimality gap, stratified-bootstrap CIs,
+  probability of improvement;
+* :mod:`~harness.scoring.records`: result records (JSON + per-level Parquet): make, validate,
+  read, write;
+* :mod:`~harness.scoring.pipeline`: :func:`score`, all of the above in one call (what ``eval``,
+  ``finetune``, ``queue run`` and ``leaderboard refresh`` run).
+
+May import: ``jax2d``, ``kinetix``, ``baselines``, :mod:`harness.levels` and
+:mod:`harness.submissions`; nothing above it in ``harness``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> the module that defines it (imported on first use, so importing the package
+#: stays cheap)
+_EXPORTS = {
+    "ProtocolError": "harness.scoring.protocols",
+    "ZeroShot": "harness.scoring.protocols",
+    "KinetixZeroShot": "harness.scoring.protocols",
+    "FineTune": "harness.scoring.protocols",
+    "parse_protocol": "harness.scoring.protocols",
+    "attempt_keys": "harness.scoring.protocols",
+    "DEFAULT_PROTOCOL": "harness.scoring.protocols",
+    "kinetix_averages": "harness.scoring.protocols",
+    "KINETIX_SIZE_GROUPS": "harness.scoring.protocols",
+    "kinetix_size_group": "harness.scoring.protocols",
+    "Agent": "harness.scoring.evaluation",
+    "evaluate": "harness.scoring.evaluation",
+    "OUTCOMES": "harness.scoring.evaluation",
+    "FinetuneError": "harness.scoring.finetuning",
+    "run_finetune": "harness.scoring.finetuning",
+    "DEFAULT_REPS": "harness.scoring.stats",
+    "CI_METHODS": "harness.scoring.stats",
+    "POINT_STATS": "harness.scoring.stats",
+    "StatsError": "harness.scoring.stats",
+    "mean": "harness.scoring.stats",
+    "median": "harness.scoring.stats",
+    "iqm": "harness.scoring.stats",
+    "optimality_gap": "harness.scoring.stats",
+    "level_means": "harness.scoring.stats",
+    "bootstrap_distribution": "harness.scoring.stats",
+    "stratified_bootstrap_ci": "harness.scoring.stats",
+    "aggregate": "harness.scoring.stats",
+    "probability_of_improvement": "harness.scoring.stats",
+    "finetune_gain": "harness.scoring.stats",
+    "performance_profile": "harness.scoring.stats",
+    "RECORD_SCHEMA": "harness.scoring.records",
+    "RecordError": "harness.scoring.records",
+    "result_id": "harness.scoring.records",
+    "make_record": "harness.scoring.records",
+    "validate_record": "harness.scoring.records",
+    "write_record": "harness.scoring.records",
+    "read_record": "harness.scoring.records",
+    "comparable": "harness.scoring.records",
+    "per_level_table": "harness.scoring.records",
+    "record_paths": "harness.scoring.records",
+    "DEFAULT_EVAL_CACHE": "harness.scoring.pipeline",
+    "DEFAULT_FINETUNE_CACHE": "harness.scoring.pipeline",
+    "Scored": "harness.scoring.pipeline",
+    "resolve_submission": "harness.scoring.pipeline",
+    "score": "harness.scoring.pipeline",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

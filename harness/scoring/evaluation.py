@@ -1,0 +1,223 @@
+"""The evaluation engine: every level x attempt of a benchmark in one compiled program.
+
+``evaluate(agent, levels, level_hashes, protocol, env_config)`` runs, for each level, the
+protocol's attempts (first episode only, up to ``max_steps`` agent steps, actions sampled from
+the policy; recurrent policies keep their state within the episode) and returns per-attempt
+arrays of shape (L, K): ``solved``, ``died``, ``return``, ``length``.
+
+* One ``jit(vmap(levels) o vmap(attempts) o lax.scan(steps))`` program over fixed-size chunks of
+  levels (the last chunk is padded), sharded over all local devices along the level axis. The
+  policy's parameters are an argument, not constants baked into the program.
+* Deterministic: attempt keys depend only on the protocol seed and the level hash.
+* Resumable: with ``cache_dir`` each chunk's result is stored (atomically) under a key made of
+  the agent's checkpoint sha256, the protocol, the env config and the chunk's level hashes; an
+  interrupted run computes only the chunks it lacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from harness.scoring.protocols import ZeroShot, attempt_keys
+from kinetix.env import EnvConfig, KinetixEnv
+from kinetix.level import Level
+
+__all__ = ["Agent", "evaluate", "OUTCOMES"]
+
+OUTCOMES = ("solved", "died", "return", "length")
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+    """What the engine needs of a policy.
+
+    Attributes:
+        arch_id: registered architecture (``baselines.networks``) or ``noop`` / ``random``.
+        config: the architecture's config (None for parameter-free policies).
+        params: parameter pytree (``{"params": ...}``) or None.
+        checkpoint_sha256: identity of the weights (cache key; any stable string).
+        deterministic: take the distribution's mode instead of sampling.
+    """
+
+    arch_id: str
+    config: object = None
+    params: object = None
+    checkpoint_sha256: str = ""
+    deterministic: bool = False
+
+
+@functools.cache
+def _program(arch_id: str, config, env_config: EnvConfig, attempts: int, max_steps: int, det):
+    from baselines.networks import build_network, get_architecture
+    from baselines.networks.layers import initial_hidden
+    from kinetix.policies import make_policy
+
+    env = KinetixEnv(env_config)
+    arch = get_architecture(arch_id)
+    if arch.parameter_free:
+        inner = make_policy(arch_id, env_config.action_type)
+
+        def init_state():
+            return jnp.zeros((), jnp.float32)
+
+        def act(params, state, key, obs, done):
+            return state, inner(key, obs)
+    else:
+        net = build_network(arch_id, config, env_config.obs_type, env_config.action_type)
+
+        def init_state():
+            return initial_hidden(1)
+
+        def act(params, state, key, obs, done):
+            obs_tb = jax.tree.map(lambda x: jnp.asarray(x)[None, None], obs)
+            state, dist, _ = net.apply(params, state, obs_tb, jnp.reshape(done, (1, 1)))
+            action = dist.mode() if det else dist.sample(key)
+            return state, action[0, 0]
+
+    def episode(params, level, key):
+        key, reset_key = jax.random.split(key)
+        obs, env_state = env.reset(reset_key, level)
+
+        def body(carry, k):
+            obs, env_state, pstate, first, alive, out = carry
+            k_act, k_step = jax.random.split(k)
+            pstate, action = act(params, pstate, k_act, obs, first)
+            obs, env_state, reward, done, info = env.step(k_step, env_state, action)
+            ended = alive & done
+            out = {
+                "return": out["return"] + jnp.where(alive, reward, 0.0),
+                "solved": out["solved"] | (ended & info["solved"]),
+                "died": out["died"] | (ended & info["died"]),
+                "length": jnp.where(ended, info["episode_length"], out["length"]),
+            }
+            return (obs, env_state, pstate, done, alive & ~done, out), None
+
+        out0 = {
+            "return": jnp.float32(0.0),
+            "solved": jnp.bool_(False),
+            "died": jnp.bool_(False),
+            "length": jnp.int32(max_steps + 1),
+        }
+        carry = (obs, env_state, init_state(), jnp.bool_(True), jnp.bool_(True), out0)
+        (*_, out), _ = jax.lax.scan(body, carry, jax.random.split(key, max_steps))
+        return out
+
+    per_level = jax.vmap(episode, in_axes=(None, None, 0))
+    return jax.jit(jax.vmap(per_level, in_axes=(None, 0, 0)))
+
+
+def _chunk_key(agent: Agent, protocol: ZeroShot, env_config: EnvConfig, hashes) -> str:
+    blob = json.dumps(
+        {
+            "agent": [agent.arch_id, agent.checkpoint_sha256, agent.deterministic],
+            "protocol": protocol.to_json(),
+            "env": repr(env_config),
+            "levels": list(hashes),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _shard(tree, n_dev: int):
+    if n_dev == 1:
+        return tree
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(jax.local_devices()), ("levels",))
+    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec("levels")))
+
+
+def evaluate(
+    agent: Agent,
+    levels: Level,
+    level_hashes,
+    protocol: ZeroShot,
+    env_config: EnvConfig,
+    *,
+    chunk: int = 32,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Callable[[int], None] | None = None,
+    timing: dict | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-attempt outcomes, each (L, protocol.attempts): see the module docstring.
+
+    ``levels`` is a stacked batch already at ``env_config.size``; ``level_hashes`` its (L,)
+    hex hashes; ``progress(n)`` is called after each chunk with the number of levels done.
+    ``timing``, when given, is filled with ``computed_chunks``, ``cached_chunks``,
+    ``compute_s`` (seconds spent computing chunks in this call, compiles included) and
+    ``cached_compute_s`` (the seconds the cached chunks took when they were computed, as stored
+    beside them), so a resumed run can report the whole evaluation's compute time.
+    """
+    hashes = list(level_hashes)
+    L = len(hashes)
+    if np.shape(levels.polygon_roles)[0] != L:
+        raise ValueError(f"evaluate: {np.shape(levels.polygon_roles)[0]} levels, {L} hashes")
+    n_dev = jax.local_device_count()
+    chunk = max(n_dev, min(chunk, -(-L // n_dev) * n_dev))
+    chunk = -(-chunk // n_dev) * n_dev
+    fn = _program(
+        agent.arch_id,
+        agent.config,
+        env_config,
+        protocol.attempts,
+        protocol.max_steps,
+        agent.deterministic,
+    )
+    keys = np.asarray(attempt_keys(hashes, protocol))
+    host = jax.tree.map(np.asarray, levels)
+    out = {k: [] for k in OUTCOMES}
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    t = {"computed_chunks": 0, "cached_chunks": 0, "compute_s": 0.0, "cached_compute_s": 0.0}
+    for lo in range(0, L, chunk):
+        n = min(chunk, L - lo)
+        path = None
+        if cache is not None:
+            ck = _chunk_key(agent, protocol, env_config, hashes[lo : lo + n])
+            path = cache / f"{ck}.npz"
+            if path.is_file():
+                with np.load(path) as z:
+                    for k in OUTCOMES:
+                        out[k].append(z[k])
+                    if "seconds" in z.files:
+                        t["cached_compute_s"] += float(z["seconds"])
+                t["cached_chunks"] += 1
+                if progress is not None:
+                    progress(n)
+                continue
+        t0 = time.perf_counter()
+        idx = np.minimum(np.arange(lo, lo + chunk), L - 1)
+        part = _shard(jax.tree.map(lambda x, idx=idx: x[idx], host), n_dev)
+        res = jax.device_get(fn(agent.params, part, _shard(jnp.asarray(keys[idx]), n_dev)))
+        res = {k: np.asarray(res[k])[:n] for k in OUTCOMES}
+        dt = time.perf_counter() - t0
+        t["computed_chunks"] += 1
+        t["compute_s"] += dt
+        if path is not None:
+            _save_npz(path, {**res, "seconds": np.float64(dt)})
+        for k in OUTCOMES:
+            out[k].append(res[k])
+        if progress is not None:
+            progress(n)
+    if timing is not None:
+        timing.update(t)
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    from kinetix.atomic_io import atomic_write
+
+    atomic_write(path, lambda f: np.savez(f, **arrays))

@@ -1,0 +1,429 @@
+"""Result records: one JSON per (submission, benchmark, protocol) plus a per-level Parquet file.
+
+Fields follow ``ecosystem.md`` §4 (``schema_version: "result/1"``): ``result_id`` (sha256 of
+the canonical request: checkpoint sha256, benchmark id and level-set hash, protocol),
+``status``, timestamps, ``submission``, ``benchmark`` (dataset repo, tag, commit, level-set
+hash), ``protocol``, ``seeds``, ``metrics`` (solve rate: mean, median, IQM, optimality gap with
+95% stratified-bootstrap CIs; return, length and death rate means), ``higher_is_better``,
+``compute`` (env steps, wall seconds, device kind and count), ``software`` (package, simulator,
+python, jax, jaxlib, flax, numpy). The per-level file has one row per (level, training seed):
+``result_id, level_id, level_hash, train_seed, eval_seed, attempts, solve_rate, mean_return,
+mean_length, death_rate``.
+
+:func:`validate_record` checks a record's structure and types (on write and on read);
+:func:`write_record` writes both files atomically; "identical record" means equal after
+:func:`comparable` drops timestamps and wall-clock fields.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "RECORD_SCHEMA",
+    "RecordError",
+    "result_id",
+    "make_record",
+    "validate_record",
+    "write_record",
+    "read_record",
+    "comparable",
+    "per_level_table",
+    "record_paths",
+]
+
+RECORD_SCHEMA = "result/1"
+STATUSES = ("PENDING", "RUNNING", "FINISHED", "FAILED")
+
+
+class RecordError(ValueError):
+    """A result record is malformed (the message names the field)."""
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def result_id(checkpoint_sha256: str, benchmark_id: str, level_set_hash: str, protocol) -> str:
+    blob = json.dumps(
+        {
+            "checkpoint_sha256": checkpoint_sha256,
+            "benchmark_id": benchmark_id,
+            "level_set_sha256": level_set_hash,
+            "protocol": protocol.to_json(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _software() -> dict:
+    import importlib.metadata as md
+    import platform
+
+    def v(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
+    from harness.levels.build import simulator_version
+
+    return {
+        "harness_version": v("kinetix-bench"),
+        "simulator_version": simulator_version(),
+        "python": platform.python_version(),
+        "jax": v("jax"),
+        "jaxlib": v("jaxlib"),
+        "flax": v("flax"),
+        "numpy": v("numpy"),
+    }
+
+
+def _metric_block(scores: np.ndarray, reps: int, seed: int) -> dict:
+    from harness.scoring.stats import CI_METHODS, aggregate
+
+    agg = aggregate(scores, reps=reps, seed=seed)
+    block = {k: float(agg[k]["value"]) for k in ("iqm", "mean", "median", "optimality_gap")}
+    block["ci95"] = {
+        k: [float(agg[k]["ci_low"]), float(agg[k]["ci_high"])]
+        for k in ("iqm", "mean", "median", "optimality_gap")
+    }
+    block["ci_method"] = "stratified_bootstrap"
+    block["ci_interval"] = {k: CI_METHODS[k] for k in ("iqm", "mean", "median", "optimality_gap")}
+    block["bootstrap_reps"] = reps
+    return block
+
+
+def make_record(
+    *,
+    submission,
+    loaded,
+    protocol,
+    outcomes: dict[str, np.ndarray],
+    env_config,
+    wall_clock_s: float,
+    started_at: str,
+    bootstrap_reps: int = 10_000,
+    bootstrap_seed: int = 0,
+    train_seeds: list[int] | None = None,
+    env_steps: int | None = None,
+) -> tuple[dict, object]:
+    """The record dict and its per-level Arrow table for one finished evaluation.
+
+    ``outcomes`` holds (L, K) arrays (``solved``, ``died``, ``return``, ``length``) for
+    zero-shot, or (L, S, K) for fine-tuning (S training seeds: the CI unit is the seed).
+    """
+    import jax
+
+    bench = loaded.benchmark
+    solved = np.asarray(outcomes["solved"], np.float64)
+    finetune = solved.ndim == 3
+    level_scores = solved.mean(axis=-1) if finetune else solved  # (L, S) or (L, K)
+    rid = result_id(submission.sha256, bench.id, bench.level_set_hash, protocol)
+    steps = outcomes["length"].clip(max=protocol.to_json()["max_steps"])
+    record = {
+        "schema_version": RECORD_SCHEMA,
+        "result_id": rid,
+        "status": "FINISHED",
+        "created_at": _now(),
+        "started_at": started_at,
+        "finished_at": _now(),
+        "submission": {
+            "model_id": submission.id,
+            "checkpoint_file": _checkpoint_file(submission),
+            "checkpoint_sha256": submission.sha256,
+            "architecture": submission.architecture,
+            "architecture_config": _config_dict(submission.arch_config),
+            "obs_type": submission.obs_type,
+            "action_type": submission.action_type,
+            "env_size": submission.env_size,
+            "kind": submission.kind,
+            **_submission_extras(submission),
+        },
+        "benchmark": {
+            "benchmark_id": bench.id,
+            "dataset_repo": bench.repo or _default_repo(),
+            "dataset_configs": list(bench.configs),
+            "dataset_split": bench.split,
+            "dataset_tag": loaded.revision,
+            "dataset_commit": loaded.commit,
+            "dataset_origin": loaded.origin,
+            "level_set_sha256": bench.level_set_hash,
+            "env_size": bench.size,
+            "n_levels": len(loaded.level_ids),
+        },
+        "protocol": {
+            **protocol.to_json(),
+            "obs_type": env_config.obs_type,
+            "action_type": env_config.action_type,
+            "env_params": {
+                "max_timesteps": 256,
+                "frame_skip": env_config.frame_skip,
+                "physics_setting": env_config.setting,
+                "solver": env_config.solver_name,
+                "num_solver_iterations": env_config.num_solver_iterations,
+            },
+        },
+        "seeds": {"train": list(train_seeds or []), "eval": [protocol.to_json()["seed"]]},
+        "metrics": {
+            "solve_rate": {
+                **_metric_block(level_scores, bootstrap_reps, bootstrap_seed),
+                "ci_unit": "train_seed" if finetune else "eval_episode",
+            },
+            "return": {"mean": float(np.mean(outcomes["return"]))},
+            "length": {"mean": float(np.mean(steps))},
+            "death_rate": {"mean": float(np.mean(outcomes["died"]))},
+        },
+        "higher_is_better": {"solve_rate": True, "optimality_gap": False, "death_rate": False},
+        "compute": {
+            "env_steps": int(env_steps if env_steps is not None else np.sum(steps)),
+            "wall_clock_s": round(float(wall_clock_s), 3),
+            "device_kind": jax.devices()[0].device_kind,
+            "device_count": jax.local_device_count(),
+        },
+        "software": _software(),
+    }
+    validate_record(record)
+    return record, per_level_table(rid, loaded, outcomes, protocol, train_seeds)
+
+
+def _default_repo() -> str:
+    from harness.levels.hub_rules import levels_repo_id
+
+    return levels_repo_id(None)
+
+
+def _config_dict(cfg):
+    if cfg is None:
+        return None
+    d = cfg.to_dict() if hasattr(cfg, "to_dict") else cfg
+    return json.loads(json.dumps(d, default=str))
+
+
+def _submission_extras(submission) -> dict:
+    """``assumed_options`` (Kinetix checkpoints: options config.json did not state, filled with
+    the paper model's values) and ``source`` (Hub references: repo, subfolder, revision and the
+    resolved commit sha), when the submission has them."""
+    out = {}
+    for key in ("assumed_options", "source"):
+        value = getattr(submission, key, None)
+        if value is not None:
+            out[key] = json.loads(json.dumps(value, default=str))
+    return out
+
+
+def _checkpoint_file(submission) -> str:
+    for name in ("model.safetensors", "params.safetensors"):
+        if name in (submission.files or {}):
+            return name
+    return "config.json"
+
+
+def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None):
+    """The per-level Arrow table (one row per level and training seed)."""
+    import pyarrow as pa
+
+    solved = np.asarray(outcomes["solved"], np.float64)
+    rows = {k: [] for k in ("level_id", "level_hash", "train_seed")}
+    cols = {k: [] for k in ("solve_rate", "mean_return", "mean_length", "death_rate")}
+    seeds = list(train_seeds) if solved.ndim == 3 else [None]
+    max_steps = protocol.to_json()["max_steps"]
+    for i, (lid, h) in enumerate(zip(loaded.level_ids, loaded.level_hashes, strict=True)):
+        for s_i, s in enumerate(seeds):
+            sl = (i, s_i) if solved.ndim == 3 else (i,)
+            rows["level_id"].append(lid)
+            rows["level_hash"].append(h)
+            rows["train_seed"].append(s)
+            cols["solve_rate"].append(float(np.mean(outcomes["solved"][sl])))
+            cols["mean_return"].append(float(np.mean(outcomes["return"][sl])))
+            cols["mean_length"].append(
+                float(np.mean(np.minimum(outcomes["length"][sl], max_steps)))
+            )
+            cols["death_rate"].append(float(np.mean(outcomes["died"][sl])))
+    n = len(rows["level_id"])
+    return pa.table(
+        {
+            "result_id": pa.array([rid] * n),
+            "level_id": pa.array(rows["level_id"]),
+            "level_hash": pa.array(rows["level_hash"]),
+            "train_seed": pa.array(rows["train_seed"], pa.int64()),
+            "eval_seed": pa.array([protocol.to_json()["seed"]] * n, pa.int64()),
+            "attempts": pa.array([protocol.to_json()["episodes_per_level"]] * n, pa.int32()),
+            **{k: pa.array(v, pa.float64()) for k, v in cols.items()},
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------- validation
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+#: path -> (types, required)
+_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "schema_version": ((str,), True),
+    "result_id": ((str,), True),
+    "status": ((str,), True),
+    "created_at": ((str,), True),
+    "started_at": ((str,), True),
+    "finished_at": ((str, type(None)), True),
+    "submission": ((dict,), True),
+    "submission.model_id": ((str,), True),
+    "submission.checkpoint_sha256": ((str,), True),
+    "submission.architecture": ((str,), True),
+    "submission.obs_type": ((str,), True),
+    "submission.action_type": ((str,), True),
+    "submission.assumed_options": ((dict,), False),
+    "submission.source": ((dict,), False),
+    "benchmark": ((dict,), True),
+    "benchmark.benchmark_id": ((str,), True),
+    "benchmark.dataset_repo": ((str,), True),
+    "benchmark.dataset_tag": ((str,), True),
+    "benchmark.dataset_commit": ((str,), True),
+    "benchmark.level_set_sha256": ((str,), True),
+    "benchmark.n_levels": ((int,), True),
+    "protocol": ((dict,), True),
+    "protocol.protocol_id": ((str,), True),
+    "protocol.protocol_version": ((int,), True),
+    "protocol.episodes_per_level": ((int,), True),
+    "seeds": ((dict,), True),
+    "metrics": ((dict,), True),
+    "metrics.solve_rate": ((dict,), True),
+    "metrics.solve_rate.iqm": ((float, int), True),
+    "metrics.solve_rate.mean": ((float, int), True),
+    "metrics.solve_rate.median": ((float, int), True),
+    "metrics.solve_rate.optimality_gap": ((float, int), True),
+    "metrics.solve_rate.ci95": ((dict,), True),
+    "compute": ((dict,), True),
+    "compute.env_steps": ((int,), True),
+    "compute.wall_clock_s": ((float, int), True),
+    "compute.device_kind": ((str,), True),
+    "compute.device_count": ((int,), True),
+    "software": ((dict,), True),
+}
+
+
+def _get(d: dict, path: str):
+    cur = d
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            raise KeyError(path)
+        cur = cur[part]
+    return cur
+
+
+def validate_record(record: dict) -> dict:
+    """Checks required fields, their types and values; raises :class:`RecordError`."""
+    if not isinstance(record, dict):
+        raise RecordError("record: expected a JSON object")
+    for path, (types, required) in _FIELDS.items():
+        try:
+            v = _get(record, path)
+        except KeyError:
+            if required:
+                raise RecordError(f"record: field {path!r} is missing") from None
+            continue
+        if isinstance(v, bool) or not isinstance(v, types):
+            names = "/".join(t.__name__ for t in types)
+            raise RecordError(f"record: field {path!r} must be {names}, got {v!r}")
+    if record["schema_version"] != RECORD_SCHEMA:
+        raise RecordError(
+            f"record: schema_version {record['schema_version']!r} is not {RECORD_SCHEMA!r}"
+        )
+    if record["status"] not in STATUSES:
+        raise RecordError(f"record: status must be one of {STATUSES}, got {record['status']!r}")
+    src = record["submission"].get("source")
+    if src is not None and not (
+        isinstance(src.get("repo"), str)
+        and isinstance(src.get("revision"), str)
+        and isinstance(src.get("subfolder"), str | type(None))
+        and isinstance(src.get("commit"), str)
+        and re.match(r"^[0-9a-f]{40}$", src["commit"])
+    ):
+        raise RecordError(
+            "record: field 'submission.source' must hold repo, subfolder, revision and a "
+            f"40-hex commit, got {src!r}"
+        )
+    for path in ("result_id", "benchmark.level_set_sha256"):
+        if not _HEX64.match(_get(record, path)):
+            raise RecordError(f"record: field {path!r} must be a sha256 hex digest")
+    for path in ("created_at", "started_at"):
+        if not _TS.match(_get(record, path)):
+            raise RecordError(f"record: field {path!r} must be an ISO-8601 UTC time (…Z)")
+    sr = record["metrics"]["solve_rate"]
+    for k in ("iqm", "mean", "median"):
+        if not 0.0 <= sr[k] <= 1.0:
+            raise RecordError(f"record: metrics.solve_rate.{k} = {sr[k]} is outside [0, 1]")
+        # a percentile bootstrap interval need not contain the point estimate (median of
+        # discrete scores), so only its shape and range are checked
+        ci = sr["ci95"].get(k)
+        if not (
+            isinstance(ci, list)
+            and len(ci) == 2
+            and all(isinstance(c, (int, float)) for c in ci)
+            and -1e-9 <= ci[0] <= ci[1] <= 1.0 + 1e-9
+        ):
+            raise RecordError(
+                f"record: metrics.solve_rate.ci95.{k} must be [low, high] within [0, 1], got {ci!r}"
+            )
+    return record
+
+
+_UNSTABLE = ("created_at", "started_at", "finished_at")
+
+
+def comparable(record: dict) -> dict:
+    """The record without timestamps and wall-clock fields (what "identical" compares)."""
+    r = copy.deepcopy(record)
+    for k in _UNSTABLE:
+        r.pop(k, None)
+    r.get("compute", {}).pop("wall_clock_s", None)
+    return r
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "unnamed"
+
+
+def record_paths(out_dir: str | os.PathLike, record: dict) -> tuple[Path, Path]:
+    """``{out}/{model}/{benchmark}__{protocol}.json`` and the matching ``.parquet``."""
+    sub = _safe(record["submission"]["model_id"])
+    proto = f"{record['protocol']['protocol_id']}@v{record['protocol']['protocol_version']}"
+    stem = f"{_safe(record['benchmark']['benchmark_id'])}__{_safe(proto)}"
+    base = Path(out_dir) / sub
+    return base / f"{stem}.json", base / f"{stem}.parquet"
+
+
+def write_record(out_dir: str | os.PathLike, record: dict, table) -> tuple[Path, Path]:
+    """Validates and writes the record JSON and per-level Parquet atomically (Parquet first)."""
+    import pyarrow.parquet as pq
+
+    from kinetix.atomic_io import atomic_write
+
+    validate_record(record)
+    jpath, ppath = record_paths(out_dir, record)
+    jpath.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(ppath, lambda f: pq.write_table(table, f, compression="zstd"))
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    atomic_write(jpath, lambda f: f.write(text.encode()))
+    return jpath, ppath
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """Reads and validates a record JSON."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise RecordError(f"{path}: cannot read a record ({e})") from None
+    try:
+        return validate_record(record)
+    except RecordError as e:
+        raise RecordError(f"{path}: {e}") from None

@@ -1,0 +1,66 @@
+"""Policy submissions: formats, safe loading, safetensors checks, Hub references, policies (§7).
+
+* :mod:`~harness.submissions.loading`: the submission formats (our folder, a Kinetix checkpoint,
+  the parameter-free policies) and :func:`load_submission`, every safety check in order;
+  :func:`check_compatible` with a benchmark;
+* :mod:`~harness.submissions.safetensors_check`: :func:`check_safetensors_file`, the structure of
+  a weights file from its header alone (the parser is
+  :mod:`baselines.networks.safetensors_header`, the project's only one);
+* :mod:`~harness.submissions.refs`: ``hf://OWNER/REPO[/SUBFOLDER][@REVISION]`` references,
+  fetched at a pinned commit through the Hub cache;
+* :mod:`~harness.submissions.policies`: ``policy(key, obs) -> action`` for a loaded submission,
+  and writing parameter-free submission folders;
+* :mod:`~harness.submissions.errors`: :class:`SubmissionError`, shared by all of them.
+
+May import: ``jax2d``, ``kinetix``, ``baselines`` and :mod:`harness.levels` (benchmark
+compatibility, offline mode); nothing above it in ``harness``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> the module that defines it (imported on first use, so importing the package
+#: stays cheap)
+_EXPORTS = {
+    "SubmissionError": "harness.submissions.errors",
+    "check_safetensors_file": "harness.submissions.safetensors_check",
+    "MAX_HEADER_BYTES": "harness.submissions.safetensors_check",
+    "HF_SCHEME": "harness.submissions.refs",
+    "HUB_FILES": "harness.submissions.refs",
+    "HubRef": "harness.submissions.refs",
+    "ResolvedSubmission": "harness.submissions.refs",
+    "parse_hub_ref": "harness.submissions.refs",
+    "pinned_reference": "harness.submissions.refs",
+    "resolve_submission": "harness.submissions.refs",
+    "Submission": "harness.submissions.loading",
+    "load_submission": "harness.submissions.loading",
+    "check_compatible": "harness.submissions.loading",
+    "MAX_MODEL_BYTES": "harness.submissions.loading",
+    "MAX_TEXT_BYTES": "harness.submissions.loading",
+    "ENV_SIZES": "harness.submissions.loading",
+    "ANY": "harness.submissions.loading",
+    "MODEL_FILE": "harness.submissions.loading",
+    "KINETIX_PARAMS_FILE": "harness.submissions.loading",
+    "CONFIG_FILE": "harness.submissions.loading",
+    "CARD_FILE": "harness.submissions.loading",
+    "policy_for": "harness.submissions.policies",
+    "recurrent_policy_for": "harness.submissions.policies",
+    "write_parameter_free_submission": "harness.submissions.policies",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
