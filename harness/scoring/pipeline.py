@@ -151,7 +151,11 @@ def score(
     from harness.levels.loading import load_benchmark
     from harness.scoring.protocols import FineTune, ZeroShot, parse_protocol
     from harness.submissions.loading import Submission, check_compatible, load_submission
+    from kinetix.compiled_programs import release_compiled_programs_if_needed
 
+    # A process that scores many runs (queue run, leaderboard refresh) keeps every program it
+    # compiled; drop them before the kernel's memory-map limit is near (a crash otherwise).
+    release_compiled_programs_if_needed()
     if isinstance(protocol, str):
         protocol = parse_protocol(protocol)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
