@@ -17,7 +17,13 @@ from jax2d.builders import (
     validate_polygon,
 )
 from jax2d.errors import InvalidShapeError, SceneError, SceneFullError
-from jax2d.mass import circle_mass, polygon_centroid, polygon_mass
+from jax2d.mass import (
+    MAX_INVERSE_INERTIA,
+    MAX_INVERSE_MASS,
+    circle_mass,
+    polygon_centroid,
+    polygon_mass,
+)
 from jax2d.pairs import PairTable, pair_table
 from jax2d.params import (
     PHYSICS_SETTINGS,
@@ -57,6 +63,8 @@ __all__ = [
     "add_revolute_joint",
     "add_thruster",
     "circle_mass",
+    "MAX_INVERSE_MASS",
+    "MAX_INVERSE_INERTIA",
     "contact_manifolds",
     "empty_arena",
     "num_pairs",

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from jax2d.math2d import cross, cross_sv
 
-__all__ = ["ContactRows", "prepare_contacts", "solve_round"]
+__all__ = ["ContactRows", "prepare_contacts", "solve_round", "bound_contact_impulses"]
 
 
 class ContactRows(NamedTuple):
@@ -119,6 +119,20 @@ def warm_start_impulses(rows: ContactRows, acc_n, acc_t):
     dw_a = -rows.inv_inertia_a * jnp.sum(cross(rows.r_a, p), 1)
     dw_b = rows.inv_inertia_b * jnp.sum(cross(rows.r_b, p), 1)
     return dv_a, dw_a, dv_b, dw_b
+
+
+def bound_contact_impulses(rows: ContactRows, acc_n, acc_t, max_dv):
+    """Clamps the impulses (K, 2) a contact stores for the next step's warm start.
+
+    As :func:`jax2d.joints.bound_joint_impulses` does for joints: where contacts fight a joint
+    or each other the solver adds to the stored impulses every step until float32 overflows.
+    A step never needs to change a point's normal or tangent velocity by more than ``max_dv``
+    (m/s), so each is clamped to ``max_dv`` times the point's effective mass (kg) along that
+    axis. Returns (acc_n, acc_t).
+    """
+    cap_n = max_dv * rows.mass_n
+    cap_t = max_dv * rows.mass_t
+    return jnp.minimum(acc_n, cap_n), jnp.clip(acc_t, -cap_t, cap_t)
 
 
 def _velocity_at(va, wa, vb, wb, r_a, r_b):

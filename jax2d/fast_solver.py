@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jax2d.joints import point_mass_determinant
 from jax2d.lanes import lane_vmap
 
 __all__ = ["solve_parallel"]
@@ -85,7 +86,7 @@ def _joint_pass(j, s, prm, mass_matrix):
         k11 = tot + iia * ray * ray + iib * rby * rby
         k22 = tot + iia * rax * rax + iib * rbx * rbx
         k12 = -iia * rax * ray - iib * rbx * rby
-        idet = _inv(k11 * k22 - k12 * k12)
+        idet = _inv(point_mass_determinant(tot, iia, iib, rax, ray, rbx, rby, k11, k22, k12))
         Px = (k22 * hx - k12 * hy) * idet
         Py = (k11 * hy - k12 * hx) * idet
     else:  # Jax2D: scalar effective mass along the relative velocity's direction

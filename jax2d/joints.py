@@ -28,6 +28,8 @@ __all__ = [
     "joint_warm_start",
     "solve_joints",
     "joint_counts",
+    "bound_joint_impulses",
+    "point_mass_determinant",
 ]
 
 
@@ -152,12 +154,62 @@ def joint_warm_start(joint, frame: JointFrame, position):
     return dv.T, dw
 
 
+def bound_joint_impulses(joint, frame: JointFrame, position, acc_p, acc_l, max_dv, max_dw):
+    """Clamps the impulses a joint stores for the next step's warm start.
+
+    A stored impulse is re-applied at the start of the next step. Where the constraints cannot
+    all hold (a joint pulling two shapes that contacts push apart, a body pinned at the position
+    clamp) the solver adds to it every step, and it grows without bound until float32 overflows
+    and the scene turns to NaN, although positions and velocities stay clamped. No impulse that
+    a step can need changes the joint's relative velocity by more than ``max_dv`` (m/s) or its
+    relative angular velocity by more than ``max_dw`` (rad/s), so the stored linear impulse is
+    clamped to ``max_dv / k`` along its own direction (``k`` the effective inverse mass there,
+    1/kg) and the weld impulse to ``max_dw / (ii_a + ii_b)``. Impulses of scenes that settle are
+    far below these bounds and pass unchanged.
+
+    Args:
+        position: (N, 2) body positions the next warm start will see, m.
+        acc_p: (J, 2) linear impulses, N s; acc_l: (J,) weld impulses, N m s.
+    Returns:
+        (acc_p, acc_l) clamped, same shapes.
+    """
+    pa, pb, point = _joint_point(joint, frame, position)
+    ra, rb = point - pa, point - pb
+    mag = jnp.sqrt(jnp.sum(acc_p * acc_p, axis=-1))
+    d = acc_p / jnp.maximum(mag, 1e-30)[:, None]
+    k = frame.im_a + frame.im_b + frame.ii_a * cross(ra, d) ** 2 + frame.ii_b * cross(rb, d) ** 2
+    cap = max_dv * _safe_inv(k)
+    scale = jnp.where(mag > cap, cap / jnp.maximum(mag, 1e-30), 1.0)
+    lcap = max_dw * _safe_inv(frame.ii_a + frame.ii_b)
+    return acc_p * scale[:, None], jnp.clip(acc_l, -lcap, lcap)
+
+
+def point_mass_determinant(tot, iia, iib, rax, ray, rbx, rby, k11, k22, k12):
+    """``det K`` of a point-to-point joint's effective-mass matrix, without cancellation.
+
+    ``K = tot I + iia qa qa^T + iib qb qb^T`` (``q = (-r_y, r_x)``), so
+    ``det K = tot^2 + tot (iia |ra|^2 + iib |rb|^2) + iia iib (ra x rb)^2``: a sum of
+    non-negative terms. The textbook ``k11 k22 - k12^2`` subtracts two numbers of size
+    ``(ii r^2)^2``; where one body is very light (``ii r^2 / tot`` beyond float32's 1e7) it comes
+    out zero, negative or tiny and the impulse overflows. That form is kept wherever it agrees
+    with this one to 1e-3 (every ordinary scene, bit for bit as before); elsewhere the sum is used.
+    All arguments broadcast; returns their shape.
+    """
+    naive = k11 * k22 - k12 * k12
+    arm = rax * rby - ray * rbx
+    stable = tot * tot + tot * (iia * (rax * rax + ray * ray) + iib * (rbx * rbx + rby * rby))
+    stable = stable + iia * iib * arm * arm
+    return jnp.where(jnp.abs(naive - stable) <= 1e-3 * stable, naive, stable)
+
+
 def _solve_point_mass(tot, iia, iib, ra, rb, rhs):
     """Solves ``K P = rhs`` with the 2x2 effective-mass matrix K of a point-to-point joint."""
     k11 = tot + iia * ra[..., 1] ** 2 + iib * rb[..., 1] ** 2
     k22 = tot + iia * ra[..., 0] ** 2 + iib * rb[..., 0] ** 2
     k12 = -iia * ra[..., 0] * ra[..., 1] - iib * rb[..., 0] * rb[..., 1]
-    det = k11 * k22 - k12 * k12
+    det = point_mass_determinant(
+        tot, iia, iib, ra[..., 0], ra[..., 1], rb[..., 0], rb[..., 1], k11, k22, k12
+    )
     inv = _safe_inv(det)
     px = (k22 * rhs[..., 0] - k12 * rhs[..., 1]) * inv
     py = (k11 * rhs[..., 1] - k12 * rhs[..., 0]) * inv

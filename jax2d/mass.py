@@ -16,7 +16,22 @@ import jax.numpy as jnp
 
 from jax2d.math2d import cross
 
-__all__ = ["circle_mass", "polygon_mass", "polygon_centroid", "invert_mass"]
+__all__ = [
+    "circle_mass",
+    "polygon_mass",
+    "polygon_centroid",
+    "invert_mass",
+    "MAX_INVERSE_MASS",
+    "MAX_INVERSE_INERTIA",
+]
+
+# The lightest dynamic body the float32 solver resolves: mass >= 1e-6 kg and moment of inertia
+# >= 1e-10 kg m^2 (a 1 mg body; a disc of radius 3.4 mm or a square of side 5 mm at density 1).
+# Lighter bodies take velocity changes of 1e7 to 1e15 from ordinary impulses, the iterations stop
+# converging and the scene overflows to NaN (benchmarks/fuzz_physics.py found such levels); every
+# bundled level is at least four orders of magnitude inside these bounds.
+MAX_INVERSE_MASS = 1e6  # 1/kg
+MAX_INVERSE_INERTIA = 1e10  # 1/(kg m^2)
 
 
 def circle_mass(radius, density, inertia_factor=0.5):

@@ -19,11 +19,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jax2d.contact import prepare_contacts, warm_start_impulses
+from jax2d.contact import bound_contact_impulses, prepare_contacts, warm_start_impulses
 from jax2d.fast_collision import narrow_phase
 from jax2d.fast_solver import solve_parallel
 from jax2d.joints import (
     Bodies1,
+    bound_joint_impulses,
     joint_components,
     joint_counts,
     joint_frame,
@@ -205,8 +206,13 @@ def step(
             rows if K else None, acc_n, acc_t, acc_p, acc_l,
         )  # fmt: skip
 
-    # 6. Store impulses (back in pair order).
+    # 6. Store impulses (back in pair order), bounded: no step needs an impulse that changes a
+    # relative velocity by more than twice the span of the velocity clamps, and without a bound
+    # the impulses of constraints that cannot all hold grow every step until float32 overflows.
+    max_dv = 4.0 * params.clip_velocity
+    max_dw = 4.0 * params.clip_angular_velocity
     if K:
+        acc_n, acc_t = bound_contact_impulses(rows, acc_n, acc_t, max_dv)
         keep = point_on & config.warm_starting
         contacts = scene.contacts.replace(
             normal_impulse=jnp.where(keep, acc_n, 0.0),
@@ -216,12 +222,14 @@ def step(
     else:
         contacts = scene.contacts
 
-    # 7. Integrate and clamp.
+    # 7. Clamp and integrate: velocities are clamped before they move anything, so a step whose
+    # iterations did not converge cannot throw a rotation (which has no clamp of its own) to
+    # 1e18 rad, where every joint angle it enters overflows. Positions are clamped too.
+    vel = jnp.clip(vel, -params.clip_velocity, params.clip_velocity)
+    ang = jnp.clip(ang, -params.clip_angular_velocity, params.clip_angular_velocity)
     pos = jnp.where(active[:, None], pos + vel * dt, pos)
     rot = jnp.where(active, rot + ang * dt, rot)
     pos = jnp.clip(pos, -params.clip_position, params.clip_position)
-    vel = jnp.clip(vel, -params.clip_velocity, params.clip_velocity)
-    ang = jnp.clip(ang, -params.clip_angular_velocity, params.clip_angular_velocity)
 
     polygon = scene.polygon.replace(
         position=pos[:P], rotation=rot[:P], velocity=vel[:P], angular_velocity=ang[:P]
@@ -231,6 +239,7 @@ def step(
     )
     new_joint = joint
     if J:
+        acc_p, acc_l = bound_joint_impulses(joint, frame, pos, acc_p, acc_l, max_dv, max_dw)
         new_joint = joint.replace(
             accumulated_impulse=jnp.where(frame.valid[:, None], acc_p, 0.0),
             accumulated_angular_impulse=jnp.where(frame.valid, acc_l, 0.0),

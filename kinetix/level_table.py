@@ -27,6 +27,7 @@ import jax
 import numpy as np
 import pyarrow as pa
 
+from jax2d import MAX_INVERSE_INERTIA, MAX_INVERSE_MASS
 from kinetix.errors import LevelError
 from kinetix.level import Level
 from kinetix.sizes import EnvSize, env_size
@@ -356,6 +357,16 @@ def _check_rows(lv: Level, size: EnvSize, table: pa.Table) -> None:
             "collision mode must be 0, 1 or 2",
         )
         check(act & (b.inverse_mass < 0), f"{kind}_inverse_mass", "negative inverse mass")
+        check(
+            act & (b.inverse_mass > MAX_INVERSE_MASS),
+            f"{kind}_inverse_mass",
+            f"above {MAX_INVERSE_MASS:.0e} 1/kg (a dynamic shape lighter than 1 mg)",
+        )
+        check(
+            act & (b.inverse_inertia > MAX_INVERSE_INERTIA),
+            f"{kind}_inverse_inertia",
+            f"above {MAX_INVERSE_INERTIA:.0e} 1/(kg m^2) (a moment of inertia below 1e-10)",
+        )
     roles = (("polygon_roles", lv.polygon_roles), ("circle_roles", lv.circle_roles))
     for col, r in roles:
         check((r < 0) | (r > 3), col, "role must be 0 (grey), 1 (green), 2 (blue) or 3 (red)")

@@ -6,7 +6,10 @@ Checks (for one level, on concrete values):
 * no NaN or infinite value anywhere (a NaN would end every episode on its first step);
 * active polygons have 3..V vertices forming a strictly convex, non-degenerate,
   counter-clockwise outline; active circles have a radius > 0;
-* inverse mass and inertia are >= 0, collision modes are 0, 1 or 2;
+* inverse mass and inertia are >= 0 and, for dynamic shapes, at most
+  :data:`jax2d.MAX_INVERSE_MASS` (1e6 1/kg) and :data:`jax2d.MAX_INVERSE_INERTIA`
+  (1e10 1/(kg m^2)): bodies lighter than that are beyond what the float32 solver resolves;
+* collision modes are 0, 1 or 2;
 * roles of active shapes are in 0..3; bindings of active joints/thrusters are in range;
 * active joints and thrusters refer to existing, active shapes (and a joint to two different ones);
 * at least one active green shape and one active blue shape.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from jax2d import InvalidShapeError, validate_polygon
+from jax2d import MAX_INVERSE_INERTIA, MAX_INVERSE_MASS, InvalidShapeError, validate_polygon
 from kinetix.errors import LevelValidationError
 from kinetix.level import Level
 from kinetix.sizes import NUM_MOTOR_BINDINGS, NUM_ROLES, NUM_THRUSTER_BINDINGS
@@ -74,6 +77,18 @@ def validate_level(level: Level) -> Level:
         for i in np.flatnonzero(act):
             if bodies.inverse_mass[i] < 0 or bodies.inverse_inertia[i] < 0:
                 _fail(f"{kind}[{i}]: inverse_mass and inverse_inertia must be >= 0")
+            if bodies.inverse_mass[i] > MAX_INVERSE_MASS:
+                _fail(
+                    f"{kind}[{i}].inverse_mass: {float(bodies.inverse_mass[i]):.3g} 1/kg is above "
+                    f"{MAX_INVERSE_MASS:.0e} (a mass below 1 mg; the solver cannot resolve so "
+                    "light a body): raise its density or its size, or make it static"
+                )
+            if bodies.inverse_inertia[i] > MAX_INVERSE_INERTIA:
+                _fail(
+                    f"{kind}[{i}].inverse_inertia: {float(bodies.inverse_inertia[i]):.3g} "
+                    f"1/(kg m^2) is above {MAX_INVERSE_INERTIA:.0e} (a moment of inertia below "
+                    "1e-10 kg m^2): raise its density or its size, or make it static"
+                )
             if int(bodies.collision_mode[i]) not in (0, 1, 2):
                 _fail(
                     f"{kind}[{i}].collision_mode: must be 0, 1 or 2, got "
