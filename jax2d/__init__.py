@@ -36,7 +36,7 @@ from jax2d.params import (
 from jax2d.scene import Bodies, ContactCache, Joints, Scene, Thrusters, num_pairs
 from jax2d.step import StepInfo, contact_manifolds, make_step, mode_compatible, step
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 
 __all__ = [
     "ARENA_SIZE",

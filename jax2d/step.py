@@ -222,14 +222,16 @@ def step(
     else:
         contacts = scene.contacts
 
-    # 7. Clamp and integrate: velocities are clamped before they move anything, so a step whose
-    # iterations did not converge cannot throw a rotation (which has no clamp of its own) to
-    # 1e18 rad, where every joint angle it enters overflows. Positions are clamped too.
+    # 7. Integrate and clamp (Jax2D's order: integrate, then clamp). A rotation has no clamp of
+    # its own, so the angular velocity it integrates is bounded at 20x the clamp: one step whose
+    # iterations did not converge would otherwise throw it to 1e18 rad, where every joint angle
+    # it enters overflows. No scene that the clamps describe turns 1000 rad/s within a step.
+    spin = 20.0 * params.clip_angular_velocity
+    pos = jnp.where(active[:, None], pos + vel * dt, pos)
+    rot = jnp.where(active, rot + jnp.clip(ang, -spin, spin) * dt, rot)
+    pos = jnp.clip(pos, -params.clip_position, params.clip_position)
     vel = jnp.clip(vel, -params.clip_velocity, params.clip_velocity)
     ang = jnp.clip(ang, -params.clip_angular_velocity, params.clip_angular_velocity)
-    pos = jnp.where(active[:, None], pos + vel * dt, pos)
-    rot = jnp.where(active, rot + ang * dt, rot)
-    pos = jnp.clip(pos, -params.clip_position, params.clip_position)
 
     polygon = scene.polygon.replace(
         position=pos[:P], rotation=rot[:P], velocity=vel[:P], angular_velocity=ang[:P]

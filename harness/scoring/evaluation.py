@@ -118,8 +118,11 @@ def _program(arch_id: str, config, env_config: EnvConfig, attempts: int, max_ste
 
 
 def _chunk_key(agent: Agent, protocol: ZeroShot, env_config: EnvConfig, hashes) -> str:
+    from harness.levels.build import simulator_version
+
     blob = json.dumps(
         {
+            "simulator": simulator_version(),  # a new engine never reuses an old result
             "agent": [agent.arch_id, agent.checkpoint_sha256, agent.deterministic],
             "protocol": protocol.to_json(),
             "env": repr(env_config),

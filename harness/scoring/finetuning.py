@@ -31,8 +31,11 @@ class FinetuneError(ValueError):
 
 
 def _cell_key(sub_sha: str, start: str, protocol: FineTune, level_hash: str, seed: int, env):
+    from harness.levels.build import simulator_version
+
     blob = json.dumps(
-        [sub_sha, start, protocol.to_json(), level_hash, seed, repr(env)], sort_keys=True
+        [sub_sha, start, protocol.to_json(), level_hash, seed, repr(env), simulator_version()],
+        sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
