@@ -192,8 +192,9 @@ def point_mass_determinant(tot, iia, iib, rax, ray, rbx, rby, k11, k22, k12):
     non-negative terms. The textbook ``k11 k22 - k12^2`` subtracts two numbers of size
     ``(ii r^2)^2``; where one body is very light (``ii r^2 / tot`` beyond float32's 1e7) it comes
     out zero, negative or tiny and the impulse overflows. That form is kept wherever it agrees
-    with this one to 1e-3 (every ordinary scene, bit for bit as before); elsewhere the sum is used.
-    All arguments broadcast; returns their shape.
+    with this one to 1e-3 (every ordinary scene: the same value, although the extra terms may
+    compile to different rounding in the fused step); elsewhere the sum is used. All arguments
+    broadcast; returns their shape.
     """
     naive = k11 * k22 - k12 * k12
     arm = rax * rby - ray * rbx

@@ -29,7 +29,7 @@ __all__ = [
 # >= 1e-10 kg m^2 (a 1 mg body; a disc of radius 3.4 mm or a square of side 5 mm at density 1).
 # Lighter bodies take velocity changes of 1e7 to 1e15 from ordinary impulses, the iterations stop
 # converging and the scene overflows to NaN (benchmarks/fuzz_physics.py found such levels); every
-# bundled level is at least four orders of magnitude inside these bounds.
+# bundled level is more than three orders of magnitude inside these bounds (a test checks it).
 MAX_INVERSE_MASS = 1e6  # 1/kg
 MAX_INVERSE_INERTIA = 1e10  # 1/(kg m^2)
 
