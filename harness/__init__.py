@@ -6,6 +6,10 @@ Score a submission from Python the way ``kinetix-bench eval`` does::
     scored = harness.score("submissions/random", "handmade-s-v1", "zero-shot@v1", out="records")
     scored.record["metrics"]["solve_rate"]["iqm"], scored.record_path
 
+Any jittable JAX policy ``policy_fn(params, obs, key) -> action`` can be exported as a submission
+(:func:`export_policy`: a ``jax.export`` program, scored without running your Python) or scored
+in-process (:func:`evaluate_policy`: an unverified record, shown apart on the leaderboard).
+
 The public names in ``__all__`` are imported lazily (on first use), so ``import harness`` and
 ``kinetix-bench --help`` stay fast and do not start JAX. One subpackage per concept, each with
 its own (lazy) public API; imports go one way, top to bottom of this list, and
@@ -41,11 +45,17 @@ _EXPORTS = {
     "Submission": "harness.submissions.loading",
     "SubmissionError": "harness.submissions.errors",
     "load_submission": "harness.submissions.loading",
+    "export_policy": "harness.submissions.export",
+    "export_registered": "harness.submissions.export",
     "FineTune": "harness.scoring.protocols",
     "KinetixZeroShot": "harness.scoring.protocols",
     "ProtocolError": "harness.scoring.protocols",
     "ZeroShot": "harness.scoring.protocols",
     "parse_protocol": "harness.scoring.protocols",
+    "attempt_keys": "harness.scoring.protocols",
+    "episode_keys": "harness.scoring.attempts",
+    "protocol_attempts": "harness.scoring.attempts",
+    "evaluate_policy": "harness.scoring.local",
     "Agent": "harness.scoring.evaluation",
     "aggregate": "harness.scoring.stats",
     "finetune_gain": "harness.scoring.stats",
@@ -76,7 +86,12 @@ __all__ = [
     "SubmissionError",
     "ZeroShot",
     "aggregate",
+    "attempt_keys",
     "build_leaderboard",
+    "episode_keys",
+    "evaluate_policy",
+    "export_policy",
+    "export_registered",
     "finetune_gain",
     "get_benchmark",
     "iqm",
@@ -86,6 +101,7 @@ __all__ = [
     "open_queue",
     "parse_protocol",
     "probability_of_improvement",
+    "protocol_attempts",
     "read_record",
     "score",
     "validate_record",

@@ -3,7 +3,12 @@
 * :mod:`~harness.scoring.protocols`: ``zero-shot@v1``, ``kinetix-zero-shot@v1`` and
   ``finetune-<budget>@v1`` (:func:`parse_protocol`, attempt keys, Kinetix's per-size averages);
 * :mod:`~harness.scoring.evaluation`: the rollout engine, :func:`evaluate` (every level x attempt
-  in one compiled program, chunked and cached);
+  in one compiled program, chunked and cached); :mod:`~harness.scoring.batched`: its batch-first
+  program for exported and in-process policies;
+* :mod:`~harness.scoring.attempts`: the protocol's levels and keys as public API
+  (:func:`protocol_attempts`, :func:`episode_keys`);
+* :mod:`~harness.scoring.local`: :func:`evaluate_policy`, any jittable policy scored in-process
+  (an unverified record);
 * :mod:`~harness.scoring.finetuning`: the fine-tuning runs (PPO per level and training seed);
 * :mod:`~harness.scoring.stats`: IQM, mean, median, optimality gap, stratified-bootstrap CIs,
   probability of improvement;
@@ -34,6 +39,16 @@ _EXPORTS = {
     "kinetix_averages": "harness.scoring.protocols",
     "KINETIX_SIZE_GROUPS": "harness.scoring.protocols",
     "kinetix_size_group": "harness.scoring.protocols",
+    "Attempt": "harness.scoring.attempts",
+    "EpisodeKeys": "harness.scoring.attempts",
+    "episode_keys": "harness.scoring.attempts",
+    "protocol_attempts": "harness.scoring.attempts",
+    "batched_program": "harness.scoring.batched",
+    "first_episodes": "harness.scoring.batched",
+    "evaluate_policy": "harness.scoring.local",
+    "local_batched_policy": "harness.scoring.local",
+    "IN_PROCESS_KIND": "harness.scoring.records",
+    "is_verified": "harness.scoring.records",
     "Agent": "harness.scoring.evaluation",
     "evaluate": "harness.scoring.evaluation",
     "OUTCOMES": "harness.scoring.evaluation",

@@ -48,6 +48,9 @@ class Agent:
         params: parameter pytree (``{"params": ...}``) or None.
         checkpoint_sha256: identity of the weights (cache key; any stable string).
         deterministic: take the distribution's mode instead of sampling.
+        policy: a :class:`~harness.submissions.interface.BatchedPolicy` (an exported program
+            or an in-process policy function); then ``arch_id`` is only a label and the
+            rollout is :mod:`harness.scoring.batched`'s (one device).
     """
 
     arch_id: str
@@ -55,6 +58,7 @@ class Agent:
     params: object = None
     checkpoint_sha256: str = ""
     deterministic: bool = False
+    policy: object = None
 
 
 @functools.cache
@@ -117,8 +121,13 @@ def _program(arch_id: str, config, env_config: EnvConfig, attempts: int, max_ste
     return jax.jit(jax.vmap(per_level, in_axes=(None, 0, 0)))
 
 
-def _chunk_key(agent: Agent, protocol: ZeroShot, env_config: EnvConfig, hashes) -> str:
+def _chunk_key(agent: Agent, protocol: ZeroShot, env_config: EnvConfig, hashes) -> str | None:
+    """The cache key of a chunk's outcomes; None (never cached) for a batched policy without
+    an identity."""
     from harness.levels.build import simulator_version
+
+    if agent.policy is not None and not getattr(agent.policy, "identity", ""):
+        return None
 
     blob = json.dumps(
         {
@@ -167,17 +176,23 @@ def evaluate(
     L = len(hashes)
     if np.shape(levels.polygon_roles)[0] != L:
         raise ValueError(f"evaluate: {np.shape(levels.polygon_roles)[0]} levels, {L} hashes")
-    n_dev = jax.local_device_count()
+    if agent.policy is not None:  # a batched policy: its own engine, on one device
+        from harness.scoring.batched import batched_program
+
+        n_dev = 1
+        fn = batched_program(agent.policy, env_config, protocol.max_steps)
+    else:
+        n_dev = jax.local_device_count()
+        fn = _program(
+            agent.arch_id,
+            agent.config,
+            env_config,
+            protocol.attempts,
+            protocol.max_steps,
+            agent.deterministic,
+        )
     chunk = max(n_dev, min(chunk, -(-L // n_dev) * n_dev))
     chunk = -(-chunk // n_dev) * n_dev
-    fn = _program(
-        agent.arch_id,
-        agent.config,
-        env_config,
-        protocol.attempts,
-        protocol.max_steps,
-        agent.deterministic,
-    )
     keys = np.asarray(attempt_keys(hashes, protocol))
     host = jax.tree.map(np.asarray, levels)
     out = {k: [] for k in OUTCOMES}
@@ -190,7 +205,8 @@ def evaluate(
         path = None
         if cache is not None:
             ck = _chunk_key(agent, protocol, env_config, hashes[lo : lo + n])
-            path = cache / f"{ck}.npz"
+            path = None if ck is None else cache / f"{ck}.npz"
+        if path is not None:
             if path.is_file():
                 with np.load(path) as z:
                     for k in OUTCOMES:

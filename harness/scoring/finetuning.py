@@ -53,6 +53,13 @@ def run_finetune(
     """``{"finetuned": outcomes, "scratch": outcomes}``, each a dict of (L, S, K) arrays."""
     from baselines.ppo.finetune import FINETUNE_PPO, finetune
 
+    if getattr(submission, "program", None) is not None:
+        raise FinetuneError(
+            f"{submission.id}: an exported policy (jax-exported) is scored zero-shot only: "
+            "fine-tuning needs gradients and a training step, which an exported forward "
+            "program does not carry; fine-tune the network in your own code, export it again "
+            "and score it with zero-shot@v1"
+        )
     if submission.params is None:
         raise FinetuneError(
             f"{submission.id}: a parameter-free policy ({submission.architecture}) cannot be "

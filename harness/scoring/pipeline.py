@@ -195,13 +195,32 @@ def _env_config(sub, bench, protocol):
 
 
 def _zero_shot(
-    sub, loaded, protocol, out, cache_dir, chunk, reps, progress, on_start, label, started, t0
+    sub,
+    loaded,
+    protocol,
+    out,
+    cache_dir,
+    chunk,
+    reps,
+    progress,
+    on_start,
+    label,
+    started,
+    t0,
+    policy=None,
 ) -> Scored:
+    """The zero-shot run of :func:`score` (and of :func:`harness.scoring.evaluate_policy`,
+    which passes its in-process ``policy``, a
+    :class:`~harness.submissions.interface.BatchedPolicy`)."""
     from harness.scoring.evaluation import Agent, evaluate
     from harness.scoring.records import make_record, write_record
 
     env_config = _env_config(sub, loaded.benchmark, protocol)
-    agent = Agent(sub.architecture, sub.arch_config, sub.params, sub.sha256)
+    if policy is None and getattr(sub, "program", None) is not None:  # an exported program
+        from harness.submissions.exported import exported_batched_policy
+
+        policy = exported_batched_policy(sub.program, sub.sha256)
+    agent = Agent(sub.architecture, sub.arch_config, sub.params, sub.sha256, policy=policy)
     cache = DEFAULT_EVAL_CACHE if cache_dir == "default" else cache_dir
     if on_start is not None:
         on_start(len(loaded.level_ids), label)

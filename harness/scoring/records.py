@@ -10,6 +10,11 @@ python, jax, jaxlib, flax, numpy). The per-level file has one row per (level, tr
 ``result_id, level_id, level_hash, train_seed, eval_seed, attempts, solve_rate, mean_return,
 mean_length, death_rate``.
 
+``submission.verified`` (optional, true when absent) is false for a policy scored in-process
+(:func:`harness.scoring.evaluate_policy`, ``submission.kind`` ``in-process``): the leaderboard
+shows such records apart and never ranks them with verified ones. Exported programs add
+``submission.program`` (their declared interface, platforms and program sha256).
+
 :func:`validate_record` checks a record's structure and types (on write and on read);
 :func:`write_record` writes both files atomically; "identical record" means equal after
 :func:`comparable` drops timestamps and wall-clock fields.
@@ -29,6 +34,8 @@ import numpy as np
 
 __all__ = [
     "RECORD_SCHEMA",
+    "IN_PROCESS_KIND",
+    "is_verified",
     "RecordError",
     "result_id",
     "make_record",
@@ -42,6 +49,9 @@ __all__ = [
 
 RECORD_SCHEMA = "result/1"
 STATUSES = ("PENDING", "RUNNING", "FINISHED", "FAILED")
+#: ``submission.kind`` of a policy scored in-process (:func:`harness.scoring.evaluate_policy`):
+#: its code is not in a submission, so its record has ``submission.verified: false``.
+IN_PROCESS_KIND = "in-process"
 
 
 class RecordError(ValueError):
@@ -147,6 +157,7 @@ def make_record(
             "action_type": submission.action_type,
             "env_size": submission.env_size,
             "kind": submission.kind,
+            "verified": submission.kind != IN_PROCESS_KIND,
             **_submission_extras(submission),
         },
         "benchmark": {
@@ -211,18 +222,25 @@ def _config_dict(cfg):
 
 def _submission_extras(submission) -> dict:
     """``assumed_options`` (Kinetix checkpoints: options config.json did not state, filled with
-    the paper model's values) and ``source`` (Hub references: repo, subfolder, revision and the
-    resolved commit sha), when the submission has them."""
+    the paper model's values), ``source`` (Hub references: repo, subfolder, revision and the
+    resolved commit sha) and ``program`` (exported policies: obs / action types, env size,
+    output, batch, carry, platforms, custom calls, program sha256), when the submission has
+    them."""
     out = {}
     for key in ("assumed_options", "source"):
         value = getattr(submission, key, None)
         if value is not None:
             out[key] = json.loads(json.dumps(value, default=str))
+    program = getattr(submission, "program", None)
+    if program is not None:
+        out["program"] = json.loads(json.dumps(program.summary(), default=str))
     return out
 
 
 def _checkpoint_file(submission) -> str:
-    for name in ("model.safetensors", "params.safetensors"):
+    if submission.kind == IN_PROCESS_KIND:
+        return "(in-process)"
+    for name in ("policy.jax_exported", "model.safetensors", "params.safetensors"):
         if name in (submission.files or {}):
             return name
     return "config.json"
@@ -283,6 +301,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "submission.action_type": ((str,), True),
     "submission.assumed_options": ((dict,), False),
     "submission.source": ((dict,), False),
+    "submission.verified": ((bool,), False),
+    "submission.program": ((dict,), False),
     "benchmark": ((dict,), True),
     "benchmark.benchmark_id": ((str,), True),
     "benchmark.dataset_repo": ((str,), True),
@@ -331,7 +351,7 @@ def validate_record(record: dict) -> dict:
             if required:
                 raise RecordError(f"record: field {path!r} is missing") from None
             continue
-        if isinstance(v, bool) or not isinstance(v, types):
+        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
             names = "/".join(t.__name__ for t in types)
             raise RecordError(f"record: field {path!r} must be {names}, got {v!r}")
     if record["schema_version"] != RECORD_SCHEMA:
@@ -340,6 +360,12 @@ def validate_record(record: dict) -> dict:
         )
     if record["status"] not in STATUSES:
         raise RecordError(f"record: status must be one of {STATUSES}, got {record['status']!r}")
+    sub = record["submission"]
+    if sub.get("kind") == IN_PROCESS_KIND and sub.get("verified") is not False:
+        raise RecordError(
+            "record: field 'submission.verified' must be false for an in-process policy "
+            f"(submission.kind {IN_PROCESS_KIND!r})"
+        )
     src = record["submission"].get("source")
     if src is not None and not (
         isinstance(src.get("repo"), str)
@@ -375,6 +401,12 @@ def validate_record(record: dict) -> dict:
                 f"record: metrics.solve_rate.ci95.{k} must be [low, high] within [0, 1], got {ci!r}"
             )
     return record
+
+
+def is_verified(record: dict) -> bool:
+    """The record scores a submission (whose files the harness read and checked), not a policy
+    scored in-process: ``submission.verified``, true when absent (records before it existed)."""
+    return record["submission"].get("verified", True) is not False
 
 
 _UNSTABLE = ("created_at", "started_at", "finished_at")

@@ -10,6 +10,11 @@
   fetched at a pinned commit through the Hub cache;
 * :mod:`~harness.submissions.policies`: ``policy(key, obs) -> action`` for a loaded submission,
   and writing parameter-free submission folders;
+* :mod:`~harness.submissions.exported` (with :mod:`~harness.submissions.exported_checks`): the
+  exported-program submission kind (``policy.jax_exported``), loaded with every check before
+  anything of it runs; :mod:`~harness.submissions.export`: :func:`export_policy` and
+  :func:`export_registered` write such folders; :mod:`~harness.submissions.interface`: the
+  program's calling convention and :class:`BatchedPolicy`;
 * :mod:`~harness.submissions.errors`: :class:`SubmissionError`, shared by all of them.
 
 May import: ``jax2d``, ``kinetix``, ``baselines`` and :mod:`harness.levels` (benchmark
@@ -45,6 +50,22 @@ _EXPORTS = {
     "KINETIX_PARAMS_FILE": "harness.submissions.loading",
     "CONFIG_FILE": "harness.submissions.loading",
     "CARD_FILE": "harness.submissions.loading",
+    "EXPORTED_KIND": "harness.submissions.exported",
+    "PROGRAM_FILE": "harness.submissions.exported",
+    "MAX_PROGRAM_BYTES": "harness.submissions.exported",
+    "ExportedProgram": "harness.submissions.exported",
+    "ExportedSpec": "harness.submissions.exported",
+    "exported_batched_policy": "harness.submissions.exported",
+    "STABLE_CUSTOM_CALLS": "harness.submissions.exported_checks",
+    "custom_call_targets": "harness.submissions.exported_checks",
+    "DEFAULT_PLATFORMS": "harness.submissions.export",
+    "export_policy": "harness.submissions.export",
+    "export_registered": "harness.submissions.export",
+    "registered_policy_fn": "harness.submissions.export",
+    "BatchedPolicy": "harness.submissions.interface",
+    "observation_avals": "harness.submissions.interface",
+    "action_avals": "harness.submissions.interface",
+    "key_avals": "harness.submissions.interface",
     "policy_for": "harness.submissions.policies",
     "recurrent_policy_for": "harness.submissions.policies",
     "write_parameter_free_submission": "harness.submissions.policies",

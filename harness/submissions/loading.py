@@ -126,6 +126,10 @@ class Submission:
             sha the revision resolved to); ``None`` for a local folder.
         key_names: Kinetix checkpoints: ``"3.x"`` or ``"v0.1.0"`` (paper-era names, renamed on
             load); ``None`` for our format.
+        program: exported policies: the checked
+            :class:`~harness.submissions.exported.ExportedProgram` (``architecture`` is then the
+            config's free label or ``jax-exported``, ``arch_config`` None, ``params`` the
+            program's parameter tree); ``None`` otherwise.
     """
 
     id: str
@@ -144,10 +148,17 @@ class Submission:
     assumed_options: dict | None = None
     source: dict | None = None
     key_names: str | None = None
+    program: Any = None
 
     @property
     def parameter_free(self) -> bool:
         return self.params is None
+
+    @property
+    def exported(self) -> bool:
+        """An exported program (``kind == "jax-exported"``): no registered architecture, scored
+        zero-shot only."""
+        return self.program is not None
 
     @property
     def param_count(self) -> int:
@@ -164,7 +175,7 @@ class Submission:
             "path": str(self.path),
             "kind": self.kind,
             "architecture": self.architecture,
-            "arch_config": self.arch_config.to_dict(),
+            "arch_config": {} if self.arch_config is None else self.arch_config.to_dict(),
             "obs_type": self.obs_type,
             "action_type": self.action_type,
             "env_size": self.env_size,
@@ -176,6 +187,7 @@ class Submission:
                 for k in ("assumed_options", "key_names", "source")
                 if getattr(self, k) is not None
             },
+            **({"program": self.program.summary()} if self.program is not None else {}),
         }
 
 
@@ -363,6 +375,10 @@ def _load_folder(folder: Path, sub_id: str, max_bytes: int, benchmark) -> Submis
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise SubmissionError(f"{folder}: missing {CONFIG_FILE}")
+    from harness.submissions.exported import is_exported_folder
+
+    if is_exported_folder(folder):
+        return _load_exported(folder, sub_id, config_path, max_bytes, benchmark)
     ours, theirs = folder / MODEL_FILE, folder / KINETIX_PARAMS_FILE
     if ours.exists() and theirs.exists():
         raise SubmissionError(
@@ -430,6 +446,35 @@ def _load_folder(folder: Path, sub_id: str, max_bytes: int, benchmark) -> Submis
     return Submission(
         sub_id, folder, parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type,
         parsed.env_size, params, _sha256(weights), kind, card, files, raw,
+    )  # fmt: skip
+
+
+def _load_exported(folder: Path, sub_id: str, config_path: Path, max_bytes: int, benchmark):
+    """An exported program folder (:mod:`harness.submissions.exported`, which runs the checks)."""
+    from harness.submissions.exported import EXPORTED_KIND, load_exported, parse_exported_config
+
+    card_path = folder / CARD_FILE
+    if not card_path.is_file():
+        raise SubmissionError(f"{folder}: missing {CARD_FILE} (the model card)")
+    sizes = {
+        CONFIG_FILE: _check_size(config_path, MAX_TEXT_BYTES, "config.json"),
+        CARD_FILE: _check_size(card_path, MAX_TEXT_BYTES, "model card"),
+    }
+    raw = _read_json(config_path)
+    card = _read_text(card_path)
+    if raw.get("kind") != EXPORTED_KIND:
+        raise SubmissionError(
+            f"{config_path}: the folder holds a program ({folder.name}/policy.jax_exported) but "
+            f"config.json kind is {raw.get('kind')!r}, not {EXPORTED_KIND!r}"
+        )
+    if benchmark is not None:  # compatibility first, before the program is read
+        check_compatible(parse_exported_config(raw, config_path), benchmark)
+    spec, program, params, sha, files = load_exported(folder, raw, config_path, max_bytes)
+    label = raw.get("architecture")
+    return Submission(
+        sub_id, folder, f"{EXPORTED_KIND}:{label}" if label else EXPORTED_KIND, None,
+        spec.obs_type, spec.action_type, spec.env_size, params, sha, EXPORTED_KIND, card,
+        {**sizes, **files}, raw, program=program,
     )  # fmt: skip
 
 

@@ -42,7 +42,14 @@ __all__ = [
 
 HF_SCHEME = "hf://"
 #: The only files fetched from a Hub model repo folder.
-HUB_FILES = ("model.safetensors", "config.json", "README.md", "params.safetensors")
+HUB_FILES = (
+    "model.safetensors",
+    "config.json",
+    "README.md",
+    "params.safetensors",
+    "policy.jax_exported",
+    "carry.safetensors",
+)
 DEFAULT_REVISION = "main"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][\w.-]*$")
