@@ -298,7 +298,7 @@ def _fmt(v, lo=None, hi=None, sign=False) -> str:
     return f(v) if lo is None else f"{f(v)} [{f(lo)}, {f(hi)}]"
 
 
-def _print_group(key, g) -> None:
+def _print_group(key, g, note: str = "") -> None:
     from harness.leaderboard.markdown import short_commit
 
     bench, proto, commit = key
@@ -318,7 +318,9 @@ def _print_group(key, g) -> None:
         rows.append([" ".join(str(c).split()) for c in row])
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
     right = {0, 1, 6, 7}
-    print(f"{bench}  {proto}  (dataset {short_commit(commit)}, {g['n_levels'].iloc[0]} levels)")
+    print(
+        f"{bench}  {proto}  (dataset {short_commit(commit)}, {g['n_levels'].iloc[0]} levels)" + note
+    )
     for row in [head, *rows]:
         cells = [
             c.rjust(w) if i in right else c.ljust(w)
@@ -349,10 +351,19 @@ def run_show(args) -> int:
             out = {"what": "leaderboard-row", **{k: _jsonable(v) for k, v in row.items()}}
             print(json.dumps(out), flush=True)
         return 0
-    for i, (key, g) in enumerate(sel.groupby(list(GROUP_KEYS), sort=True)):
-        if i:
-            print()
-        _print_group(key, g)
+    first = True
+    for key, g in sel.groupby(list(GROUP_KEYS), sort=True):
+        flag = g["verified"].astype(int) != 0
+        for part, note in (
+            (g[flag], ""),
+            (g[~flag], "  UNVERIFIED: scored in-process, ranked only among themselves"),
+        ):
+            if part.empty:
+                continue
+            if not first:
+                print()
+            first = False
+            _print_group(key, part, note)
     return 0
 
 

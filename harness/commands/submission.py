@@ -1,4 +1,4 @@
-"""``kinetix-bench submission info | export-kinetix``: inspect a submission, hand it to Kinetix.
+"""``kinetix-bench submission info | export-kinetix | export-policy``: inspect, hand over, export.
 
 * ``submission info SUBMISSION [--json]``: loads SUBMISSION (a folder, ``noop`` / ``random``, or
   a Hub reference ``hf://OWNER/REPO[/SUBFOLDER][@REVISION]``) with every safety check of
@@ -16,6 +16,8 @@
   with no Kinetix network, and a DIR that already holds a checkpoint (unless ``--force``).
   JSON: ``{"what": "export-kinetix", "out", "files", "architecture", "observation_type",
   "action_type", "param_count", "params_sha256", "from"}``.
+* ``submission export-policy SOURCE --out DIR ...``: writes an exported-policy folder
+  (``policy.jax_exported``; :mod:`harness.commands.submission_export`).
 """
 
 from __future__ import annotations
@@ -30,14 +32,18 @@ from harness.commands import CommandError, add_json_flag
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "submission",
-        help="inspect a submission; export one in Kinetix's checkpoint format",
+        help="inspect a submission; export one as a Kinetix checkpoint or a jax.export program",
         description="Submission tools: `info` shows what the loader sees in a submission folder "
         "or Hub reference; `export-kinetix` writes one of ours as a Kinetix checkpoint "
-        "(params.safetensors + config.json).",
+        "(params.safetensors + config.json); `export-policy` writes a policy function or a "
+        "registered submission as an exported program (policy.jax_exported).",
     )
     sub = p.add_subparsers(dest="submission_command", metavar="SUBCOMMAND", title="subcommands")
     _add_info(sub)
     _add_export(sub)
+    from harness.commands.submission_export import add_export_policy
+
+    add_export_policy(sub)
     p.set_defaults(func=lambda args: _missing_subcommand(p))
 
 
@@ -108,6 +114,12 @@ def run_info(args) -> int:
         print(f"  {name:13s} {value}")
     opts = ", ".join(f"{k}={v}" for k, v in s["arch_config"].items())
     print(f"  {'options':13s} {opts or '(none)'}")
+    if "program" in s:
+        prog = s["program"]
+        carry = "none" if prog["carry"] is None else f"init {prog['carry']['init']}"
+        print(f"  {'program':13s} output {prog['output']}, batch {prog['batch']}, carry {carry}")
+        print(f"  {'platforms':13s} {', '.join(prog['platforms'])}")
+        print(f"  {'custom calls':13s} {', '.join(prog['custom_calls']) or 'none'}")
     if "assumed_options" in s:
         assumed = s["assumed_options"]
         text = ", ".join(f"{k}={v}" for k, v in assumed.items()) or "none (all stated)"
@@ -168,6 +180,8 @@ def run_export(args) -> int:
     )
 
     sub = _load(args)
+    if getattr(sub, "program", None) is not None:
+        raise CommandError(f"{sub.id}: an exported program has no Kinetix parameter tree to export")
     if sub.parameter_free:
         raise CommandError(
             f"{sub.id}: {sub.architecture} is parameter-free; a Kinetix checkpoint holds a "

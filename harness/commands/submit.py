@@ -39,7 +39,8 @@ def register(subparsers) -> None:
         "submit",
         help="check a policy submission (folder or Hub model repo) and queue it for scoring",
         description="Checks a submission folder (model.safetensors + config.json + README.md, "
-        "a parameter-free config, or a Kinetix params.safetensors checkpoint) or a Hub model "
+        "a parameter-free config, a Kinetix params.safetensors checkpoint, or an exported "
+        "policy.jax_exported program) or a Hub model "
         "reference hf://OWNER/REPO[/SUBFOLDER][@REV] without executing anything from it, then "
         "rolls it out briefly on the benchmark's first level. Unless --dry-run is given, it "
         "then queues an evaluation request and prints its id (`kinetix-bench queue run` "
@@ -131,15 +132,29 @@ def _rollout(sub, bench, attempts: int, steps: int, log):
         action_type="multi_discrete" if sub.action_type == ANY else sub.action_type,
     )
     env = KinetixEnv(env_config)
-    policy = policy_for(sub, env_config)
     level = jax.tree.map(jax.numpy.asarray, level)
+    keys = jax.random.split(jax.random.PRNGKey(0), attempts)
+    if getattr(sub, "program", None) is not None:  # an exported program: the batched engine
+        from harness.scoring.batched import first_episodes
+        from harness.submissions.exported import exported_batched_policy
 
-    @jax.jit
-    def run(keys):
-        return jax.vmap(lambda k: first_episode(env, policy, level, k, num_steps=steps))(keys)
+        batched = exported_batched_policy(sub.program)
+        one = jax.tree.map(lambda x: x[None], level)
+
+        @jax.jit
+        def run(keys):
+            out = first_episodes(batched, env, sub.params, one, keys[None], steps)
+            out = jax.tree.map(lambda x: x[0], out)
+            return {**out, "done": out["length"] <= steps}
+    else:
+        policy = policy_for(sub, env_config)
+
+        @jax.jit
+        def run(keys):
+            return jax.vmap(lambda k: first_episode(env, policy, level, k, num_steps=steps))(keys)
 
     t0 = time.perf_counter()
-    out = jax.device_get(run(jax.random.split(jax.random.PRNGKey(0), attempts)))
+    out = jax.device_get(run(keys))
     wall = time.perf_counter() - t0
     returns = np.asarray(out["return"], np.float64)
     if not np.all(np.isfinite(returns)):
@@ -208,6 +223,11 @@ def _run(args) -> int:
     made = []
 
     def request_for(sub, bench):  # a duplicate fails here, before the slow rollout
+        if getattr(sub, "program", None) is not None and protocol.startswith("finetune"):
+            raise CommandError(
+                f"{sub.id}: an exported policy is scored zero-shot only ({protocol} needs a "
+                "training step the program does not carry); submit it with zero-shot@v1"
+            )
         ref, kind = submission_ref(path, sub)
         made.append(new_request(ref, kind, sub.sha256, sub.id, bench.id, protocol))
         queue.precheck(made[0], force=args.force)

@@ -108,6 +108,8 @@ def _solved_by(
 
     handmade = {b for b, e in BENCHMARKS.items() if set(e.configs) <= set(_HANDMADE)}
     rows = table[table["benchmark_id"].isin(handmade) & (table["protocol_id"] == "zero-shot")]
+    if "verified" in rows.columns:  # in-process (unverified) scores are not shown as solvers
+        rows = rows[rows["verified"].astype(int) != 0]
     if rows.empty:
         return {}
     if per_level is None:

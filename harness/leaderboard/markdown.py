@@ -102,31 +102,47 @@ def markdown_table(table: pd.DataFrame) -> str:
         if finetune:
             head += ["from-scratch IQM", "gain in IQM [95% CI]"]
             align += ["---:", "---"]
+        verified = g[g["verified"] != 0] if "verified" in g else g
+        unverified = g[g["verified"] == 0] if "verified" in g else g.iloc[:0]
         lines += [
             "",
             f"### {title}",
             "",
             f"Dataset commit {md_escape(short_commit(commit))}, "
-            f"{int(g['n_levels'].iloc[0])} levels, {len(g)} submissions.",
-            "",
-            "| " + " | ".join(head) + " |",
-            "|" + "|".join(align) + "|",
+            f"{int(g['n_levels'].iloc[0])} levels, {len(verified)} submissions"
+            + (f", {len(unverified)} unverified." if len(unverified) else "."),
         ]
-        for r in g.itertuples(index=False):
-            cells = [
-                str(r.rank),
-                str(r.band),
-                md_escape(r.submission_id),
-                md_escape(r.architecture),
-                _ci(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
-                _ci(r.mean, r.mean_ci_low, r.mean_ci_high),
-                _f(r.optimality_gap),
-                str(r.n_levels),
+        if len(verified):
+            lines += ["", *_rows(verified, head, align, finetune)]
+        if len(unverified):
+            lines += [
+                "",
+                "_Unverified_: scored in-process with `harness.evaluate_policy`; the policy's "
+                "code is not in a submission the harness checked, so these are ranked only "
+                "among themselves, never with the entries above.",
+                "",
+                *_rows(unverified, head, align, finetune),
             ]
-            if finetune:
-                cells += [_f(r.scratch_iqm), _ci(r.gain_iqm, r.gain_ci_low, r.gain_ci_high, True)]
-            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _rows(g: pd.DataFrame, head, align, finetune: bool) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
+    for r in g.itertuples(index=False):
+        cells = [
+            str(r.rank),
+            str(r.band),
+            md_escape(r.submission_id),
+            md_escape(r.architecture),
+            _ci(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
+            _ci(r.mean, r.mean_ci_low, r.mean_ci_high),
+            _f(r.optimality_gap),
+            str(r.n_levels),
+        ]
+        if finetune:
+            cells += [_f(r.scratch_iqm), _ci(r.gain_iqm, r.gain_ci_low, r.gain_ci_high, True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def update_readme(path: str | os.PathLike, section: str, header: str = README_HEADER) -> Path:

@@ -266,11 +266,28 @@ def _figure(caption: str, svg: str, cls: str) -> str:
     return f'<figure class="plot-fig {cls}">{svg}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
+_UNVERIFIED_NOTE = (
+    '<p class="note unverified-note">Scored in-process with <code>harness.evaluate_policy</code>'
+    ": the policy's code is not in a submission the harness read and checked, so these entries "
+    "are ranked only among themselves and never with the verified ones above.</p>"
+)
+
+
+def _split_verified(group: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(verified rows, unverified rows); a table without a ``verified`` column is all verified."""
+    if "verified" not in group.columns:
+        return group, group.iloc[:0]
+    flag = group["verified"].astype(int) != 0
+    return group[flag], group[~flag]
+
+
 def _group_section(key, group: pd.DataFrame, per_level, sec_id: str) -> str:
     benchmark, protocol, commit = (str(k) for k in key)
-    group = group.sort_values("rank", kind="stable")
-    first = group.iloc[0]
+    full = group.sort_values("rank", kind="stable")
+    group, unverified = _split_verified(full)
+    first = full.iloc[0]
     n = len(group)
+    extra = f" \u00b7 {len(unverified)} unverified" if len(unverified) else ""
     out = [
         f'<section class="group" id="{sec_id}" data-benchmark="{_e(benchmark)}" '
         f'data-protocol="{_e(protocol)}" data-dataset-commit="{_e(commit)}">'
@@ -278,10 +295,18 @@ def _group_section(key, group: pd.DataFrame, per_level, sec_id: str) -> str:
         f'<p class="meta">dataset commit <code title="{_e(commit)}">{_e(_short_hash(commit))}'
         f'</code> \u00b7 level set <code title="{_e(first.level_set_sha256)}">'
         f"{_e(_short_hash(first.level_set_sha256))}</code> \u00b7 {_e(first.n_levels)} levels "
-        f"\u00b7 {n} submission{'s' if n != 1 else ''}</p>",
-        _table(group, "table-" + sec_id),
-        '<div class="plots">',
+        f"\u00b7 {n} submission{'s' if n != 1 else ''}{extra}</p>",
     ]
+    if len(unverified):
+        tail = [
+            f'<h3 class="unverified">Unverified entries</h3>{_UNVERIFIED_NOTE}',
+            _table(unverified, "table-" + sec_id + "-unverified"),
+        ]
+    else:
+        tail = []
+    if not n:  # only unverified entries: no ranking plots
+        return "".join([*out, *tail, "</section>"])
+    out += [_table(group, "table-" + sec_id), '<div class="plots">']
     names, col = list(group["submission_id"].astype(str)), lambda c: list(group[c])
     what = f"{benchmark}, {protocol}"
     svg = plots.interval_plot(names, col("iqm"), col("iqm_ci_low"), col("iqm_ci_high"),
@@ -299,8 +324,8 @@ def _group_section(key, group: pd.DataFrame, per_level, sec_id: str) -> str:
         out.append(_figure(_CAPTIONS["gain"], svg, "fig-gain"))
     elif _is_finetune(group):
         out.append(_NO_GAINS)
-    out.append("</div></section>")
-    return "".join(out)
+    out.append("</div>")
+    return "".join([*out, *tail, "</section>"])
 
 
 def _header(table: pd.DataFrame, title: str, generated_at: str, sections) -> str:

@@ -6,8 +6,11 @@
   the record's. A bad record is a :class:`LeaderboardError` naming the file, or, with
   ``skip_invalid``, a warning and the file is left out.
 * :func:`build_table` makes one row per (benchmark id, protocol ``<id>@v<version>``, dataset
-  commit, submission id). Groups are (benchmark id, protocol, dataset commit): results on
-  different dataset commits are never ranked together. Two records of one submission in one
+  commit, submission id, verified). Groups are (benchmark id, protocol, dataset commit): results
+  on different dataset commits are never ranked together. ``verified`` is 0 for a policy scored
+  in-process (:func:`harness.scoring.evaluate_policy`; its code is not in a submission): such
+  rows are ranked and banded only among themselves, after the group's verified rows, and the
+  Markdown and the page show them in a table of their own. Two records of one submission in one
   group: the newest by ``created_at`` is kept (a note says which was dropped). Only ``FINISHED``
   records are ranked, and none on a registered benchmark marked ``leaderboard=False`` (the
   validation splits).
@@ -35,6 +38,8 @@ import pandas as pd
 
 __all__ = [
     "COLUMNS",
+    "GROUP_KEYS",
+    "RANK_KEYS",
     "LeaderboardError",
     "RecordFile",
     "collect_records",
@@ -65,6 +70,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("obs_type", "str"),
     ("action_type", "str"),
     ("checkpoint_sha256", "str"),
+    ("verified", "int"),
     ("rank", "int"),
     ("band", "int"),
     ("iqm", "float"),
@@ -90,6 +96,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 _KINDS = dict(COLUMNS)
 _DTYPES = {"str": "str", "int": "int64", "float": "float64"}
 GROUP_KEYS = ("benchmark_id", "protocol", "dataset_commit")
+#: Ranking pools: a group's verified entries (1) and its unverified ones (0) are ranked apart.
+RANK_KEYS = (*GROUP_KEYS, "verified")
 _PER_LEVEL_COLUMNS = ("result_id", "level_id", "level_hash", "train_seed", "solve_rate")
 
 
@@ -113,6 +121,13 @@ class RecordFile:
         b = self.record["benchmark"]
         sub = self.record["submission"]["model_id"]
         return (b["benchmark_id"], self.protocol, b["dataset_commit"], sub)
+
+    @property
+    def verified(self) -> bool:
+        """Scores a submission the harness read and checked (not an in-process policy)."""
+        from harness.scoring.records import is_verified
+
+        return is_verified(self.record)
 
 
 # ------------------------------------------------------------------------------- collecting
@@ -241,6 +256,7 @@ def _row(rf: RecordFile, root: Path | None) -> dict:
         "obs_type": proto.get("obs_type") or sub["obs_type"],
         "action_type": proto.get("action_type") or sub["action_type"],
         "checkpoint_sha256": sub["checkpoint_sha256"],
+        "verified": int(rf.verified),
         "rank": 0,
         "band": 0,
         "iqm": float(sr["iqm"]),
@@ -269,7 +285,7 @@ def _newest(records: Sequence[RecordFile], note: Callable[[str], None]) -> list[
     """One record per key: the newest by ``created_at`` (then ``finished_at``, then path)."""
     by_key: dict[tuple, list[RecordFile]] = {}
     for rf in records:
-        by_key.setdefault(rf.key, []).append(rf)
+        by_key.setdefault((*rf.key, rf.verified), []).append(rf)
     kept = []
     for key, group in by_key.items():
         group.sort(
@@ -360,9 +376,13 @@ def build_table(
         table = empty_table()
     else:
         df = pd.DataFrame([_row(rf, base) for rf in kept])
-        parts = [_rank_and_band(g) for _, g in df.groupby(list(GROUP_KEYS), sort=True)]
+        parts = [_rank_and_band(g) for _, g in df.groupby(list(RANK_KEYS), sort=True)]
         table = pd.concat(parts, ignore_index=True)
-        table = table.sort_values([*GROUP_KEYS, "rank", "submission_id"], kind="stable")
+        table = table.sort_values(
+            [*GROUP_KEYS, "verified", "rank", "submission_id"],
+            ascending=[True] * len(GROUP_KEYS) + [False, True, True],
+            kind="stable",
+        )
         table = _typed(table.reset_index(drop=True))
     table.attrs["notes"] = notes
     return table
@@ -430,6 +450,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             df = pd.read_parquet(path)
     except (OSError, ValueError) as e:
         raise LeaderboardError(f"{path}: cannot read the leaderboard table ({e})") from None
+    if "verified" not in df.columns:  # a table written before unverified entries existed
+        df = df.assign(verified=1)
     missing = [c for c, _ in COLUMNS if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{path}: missing columns {', '.join(missing)}")

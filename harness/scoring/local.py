@@ -85,7 +85,7 @@ def _params_digest(params, name: str, spec: dict) -> str:
     for path, leaf in leaves:
         arr = np.asarray(jax.device_get(leaf))
         h.update(f"{jax.tree_util.keystr(path)}|{arr.dtype}|{arr.shape}".encode())
-        h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(np.array(arr, order="C").tobytes())
     return h.hexdigest()
 
 

@@ -426,10 +426,14 @@ def _safe(name: str) -> str:
 
 
 def record_paths(out_dir: str | os.PathLike, record: dict) -> tuple[Path, Path]:
-    """``{out}/{model}/{benchmark}__{protocol}.json`` and the matching ``.parquet``."""
+    """``{out}/{model}/{benchmark}__{protocol}.json`` and the matching ``.parquet``; an
+    unverified (in-process) record's stem ends in ``__unverified``, so it never replaces the
+    record of a submission with the same name."""
     sub = _safe(record["submission"]["model_id"])
     proto = f"{record['protocol']['protocol_id']}@v{record['protocol']['protocol_version']}"
     stem = f"{_safe(record['benchmark']['benchmark_id'])}__{_safe(proto)}"
+    if not is_verified(record):
+        stem += "__unverified"
     base = Path(out_dir) / sub
     return base / f"{stem}.json", base / f"{stem}.parquet"
 

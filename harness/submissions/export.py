@@ -95,7 +95,7 @@ def _plain_params(params) -> dict:
             raise SubmissionError(f"params{where}: not an array ({type(node).__name__})")
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise SubmissionError(f"params{where}: non-finite values")
-        return np.ascontiguousarray(arr)
+        return np.array(arr, order="C")  # (not ascontiguousarray: it makes scalars 1-d)
 
     return walk(params, "")
 
@@ -243,7 +243,7 @@ def export_policy(
     carried = initial_carry is not None
     carry_np = None
     if carried:
-        carry_np = jax.tree.map(lambda x: np.ascontiguousarray(np.asarray(x)), initial_carry)
+        carry_np = jax.tree.map(lambda x: np.array(np.asarray(x), order="C"), initial_carry)
         if not jax.tree.leaves(carry_np):
             raise SubmissionError("initial_carry: has no arrays (pass None for a stateless policy)")
     if batch_size is None:
