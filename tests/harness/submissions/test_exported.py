@@ -158,8 +158,9 @@ def test_cli_export_policy_info_eval_submit_and_queue(tmp_path, capsys, monkeypa
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "from-cli"
-    argv = ["submission", "export-policy", "my_policy:policy", "--out", str(out), "--params",
-            "w.safetensors", "--obs-type", "flat", "--action-type", "discrete", "--json"]  # fmt: skip
+    argv = ["submission", "export-policy", "my_policy:policy", "--out", str(out),
+            "--params", "w.safetensors", "--obs-type", "flat", "--action-type", "discrete",
+            "--json"]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     rep = json.loads(capsys.readouterr().out)
     assert rep["what"] == "export-policy" and rep["program"]["batch"] == "symbolic"
