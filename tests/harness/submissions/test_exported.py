@@ -62,6 +62,27 @@ def test_registered_export_scores_identically(tmp_path):
     assert b.record["submission"]["program"]["platforms"] == ["cpu", "cuda"]
 
 
+@pytest.mark.slow  # two full zero-shot@v1 runs of the entity transformer (12 levels)
+def test_registered_export_eval_cli_records_are_identical(tmp_path, capsys):
+    """`kinetix-bench eval` with the real protocol: the registered submission and its export
+    give per-level Parquet files with the same scores and records with the same metrics."""
+    import pyarrow.parquet as pq
+
+    reg = harness.load_submission("submissions/general-random-s-cpu")
+    folder = harness.export_registered(reg, tmp_path / "exported")
+    paths = []
+    for sub, out in (("submissions/general-random-s-cpu", "a"), (str(folder), "b")):
+        argv = ["eval", sub, "--benchmark", BENCH, "--out", str(tmp_path / out), "--no-cache",
+                "--bootstrap-reps", "1000", "--json"]  # fmt: skip
+        assert main(argv) == 0, capsys.readouterr().err
+        paths.append(json.loads(capsys.readouterr().out))
+    a, b = (harness.read_record(p["record"]) for p in paths)
+    assert a["metrics"] == b["metrics"]
+    cols = ["level_hash", "solve_rate", "mean_return", "mean_length", "death_rate"]
+    ta, tb = (pq.read_table(p["per_level"]).select(cols) for p in paths)
+    assert ta.equals(tb)
+
+
 def test_fixed_batch_and_logits_score_as_the_symbolic_action_export(tiny, tiny_scored, tmp_path):
     """A fixed batch of 7 (48 envs: padded to 49, in 7 calls) and a program returning logits
     (sampled by the harness as Categorical does) give the symbolic export's outcomes."""
