@@ -19,6 +19,11 @@ __all__ = ["policy_for", "recurrent_policy_for", "write_parameter_free_submissio
 
 
 def _check_env(submission: Submission, env_config) -> None:
+    if getattr(submission, "program", None) is not None:
+        raise SubmissionError(
+            f"{submission.id}: an exported program runs over a batch of envs, not one: use "
+            "harness.submissions.exported_batched_policy (the engine of harness.scoring.batched)"
+        )
     size = env_config.size.name
     if submission.env_size not in (ANY, size):
         raise SubmissionError(
