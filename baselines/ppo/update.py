@@ -90,8 +90,12 @@ def _untb(tree):
     return jax.tree.map(lambda x: x[0], tree)
 
 
-def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None):
-    """``(init, update, shardings)`` for ``cfg``; ``pool``: stacked training levels."""
+def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None, *, constrain: bool = True):
+    """``(init, update, shardings)`` for ``cfg``; ``pool``: stacked training levels.
+
+    ``constrain=False`` leaves the env batch unconstrained inside the program (for
+    :mod:`baselines.ppo.cells`, which vmaps the update over cells and shards the cell axis).
+    """
     ppo = cfg.ppo
     env = KinetixEnv(cfg.env.env_config())
     env_params = cfg.env.env_params()
@@ -109,18 +113,22 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None):
     repl = NamedSharding(mesh, P())
 
     def shard_batch(tree):
+        if not constrain:
+            return tree
         return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, batch_sh), tree)
 
     def reset_on(key, sampler, n):
         levels = take_levels(sampler.pool, sample_indices(key, sampler, n))
         return jax.vmap(lambda lv: env.reset(key, lv, env_params))(levels)
 
-    def init(key, params=None) -> Runner:
+    def init_state(key, params=None, levels=None) -> Runner:
+        """The initial runner as a pure function (jittable, vmappable over ``key``, ``params``
+        and ``levels``; ``levels`` defaults to ``pool``)."""
         k_params, k_levels, key = jax.random.split(key, 3)
-        params = jax.jit(agent.init)(k_params) if params is None else params
-        sampler = make_sampler(pool, buffer_size)
-        obs, env_state = jax.jit(reset_on, static_argnums=2)(k_levels, sampler, n_envs)
-        runner = Runner(
+        params = agent.init(k_params) if params is None else params
+        sampler = make_sampler(pool if levels is None else levels, buffer_size)
+        obs, env_state = reset_on(k_levels, sampler, n_envs)
+        return Runner(
             params=params,
             opt_state=optimizer.init(params),
             env_state=env_state,
@@ -131,6 +139,9 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None):
             key=key,
             update=jnp.int32(0),
         )
+
+    def init(key, params=None) -> Runner:
+        runner = jax.jit(init_state)(key, params)
         runner = jax.tree.map(jnp.copy, runner)  # distinct buffers (the update donates them)
         return jax.device_put(runner, shardings(runner))
 
@@ -279,7 +290,7 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None):
         sh = shardings(example)
         return jax.jit(update, in_shardings=(sh,), out_shardings=(sh, repl), donate_argnums=0)
 
-    return TrainFns(init, update, compiled_update, shardings, env, env_params, mesh)
+    return TrainFns(init, update, compiled_update, shardings, env, env_params, mesh, init_state)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,6 +304,7 @@ class TrainFns:
     env: KinetixEnv
     env_params: Any
     mesh: Mesh
+    init_state: Any = None  # init_state(key, params=None, levels=None) -> Runner (pure)
 
 
 def _is_batched(pool) -> bool:

@@ -5,7 +5,15 @@ For every level of the benchmark and every training seed of the protocol, PPO
 submission's weights for the budget, and the protocol's zero-shot evaluation (20 attempts) runs
 on that level with the fine-tuned weights. The same budget from fresh weights (the
 from-scratch baseline) runs beside it. Outcomes have shape (L, S, K): levels, training seeds,
-attempts. Each (level, seed, start) cell is cached by level hash, so an interrupted run resumes.
+attempts.
+
+Every (level, seed) cell of one start is an independent PPO run; they train together as ONE
+vmapped program (:func:`baselines.ppo.cells.train_cells`), ``chunk`` cells at a time, the cell
+axis sharded over the local devices. Each cell's outcome is cached by level hash as soon as its
+chunk is done, so an interrupted run resumes; scratch cells are keyed by the architecture (not
+the submission), so every submission of one architecture shares them. ``sequential=True``
+runs the cells one after another (the path before the cell program; kept for the benchmark
+and the equality tests).
 """
 
 from __future__ import annotations
@@ -23,21 +31,161 @@ import numpy as np
 from harness.scoring.evaluation import OUTCOMES, Agent, evaluate
 from harness.scoring.protocols import FineTune
 
-__all__ = ["FinetuneError", "run_finetune"]
+__all__ = ["FinetuneError", "run_finetune", "train_and_evaluate_cells", "DEFAULT_CHUNK"]
+
+#: Cells per vmapped program on one device (each holds 64 envs, their rollout and Adam state).
+DEFAULT_CHUNK = 36
 
 
 class FinetuneError(ValueError):
     """The fine-tuning protocol cannot run as asked."""
 
 
-def _cell_key(sub_sha: str, start: str, protocol: FineTune, level_hash: str, seed: int, env):
+def _cell_key(owner: str, start: str, protocol: FineTune, level_hash: str, seed: int, env):
     from harness.levels.build import simulator_version
 
     blob = json.dumps(
-        [sub_sha, start, protocol.to_json(), level_hash, seed, repr(env), simulator_version()],
+        [owner, start, protocol.to_json(), level_hash, seed, repr(env), simulator_version()],
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _protocol_ppo(protocol: FineTune):
+    from baselines.ppo.finetune import FINETUNE_PPO
+
+    return dataclasses.replace(
+        FINETUNE_PPO,
+        num_envs=protocol.num_envs,
+        num_steps=protocol.num_steps,
+        num_minibatches=protocol.num_minibatches,
+    )
+
+
+def train_and_evaluate_cells(
+    arch: str,
+    arch_config,
+    params,
+    levels,
+    level_hashes,
+    protocol: FineTune,
+    env_config,
+    *,
+    owner: str,
+    start: str,
+    cache_dir: str | os.PathLike | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    sequential: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """PPO for every (level, training seed) cell from ``params`` (``None``: fresh weights),
+    then the protocol's zero-shot evaluation of each trained cell on its level.
+
+    ``levels``: stacked (L, ...) host or device levels with their ``level_hashes``; ``owner``
+    and ``start`` name the cache entries (e.g. the submission's sha256 and ``"finetuned"``).
+    Returns outcome arrays of shape (L, S, K). ``progress(n)`` after every n cells done (cached
+    cells count at once).
+    """
+    from baselines.ppo.agent import make_agent
+    from baselines.ppo.cells import train_cells
+    from baselines.ppo.finetune import finetune, finetune_config
+    from baselines.networks.registry import make_config
+    from kinetix.atomic_io import atomic_write
+
+    if arch_config is None or isinstance(arch_config, dict):
+        arch_config = make_config(arch, dict(arch_config or {}))
+    ppo = _protocol_ppo(protocol)
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    host = jax.tree.map(np.asarray, levels)
+    seeds = tuple(protocol.train_seeds)
+    cells = [(i, s) for i in range(len(level_hashes)) for s in seeds]
+    results: dict[tuple[int, int], dict] = {}
+    todo = []
+    for i, s in cells:
+        key = _cell_key(owner, start, protocol, level_hashes[i], s, env_config)
+        path = cache / f"{key}.npz" if cache is not None else None
+        if path is not None and path.is_file():
+            with np.load(path) as z:
+                results[(i, s)] = {k: z[k] for k in OUTCOMES}
+        else:
+            todo.append((i, s, path))
+    if progress is not None and results:
+        progress(len(results))
+
+    def level_of(i):
+        return jax.tree.map(lambda x: x[i], host)
+
+    def score(i, s, path, trained):
+        agent = Agent(arch, arch_config, trained, "ft")
+        one = jax.tree.map(lambda x: x[i : i + 1], host)
+        out = evaluate(agent, one, [level_hashes[i]], protocol.evaluation, env_config, chunk=1)
+        out = {k: v[0] for k, v in out.items()}
+        if path is not None:
+            atomic_write(path, lambda f, out=out: np.savez(f, **out))
+        results[(i, s)] = out
+        if progress is not None:
+            progress(1)
+
+    size = env_config.size.name
+    if sequential:
+        for i, s, path in todo:
+            trained, _ = finetune(
+                arch,
+                arch_config,
+                params,
+                level_of(i),
+                budget_env_steps=protocol.budget,
+                seed=s,
+                ppo_config=ppo,
+                obs_type=env_config.obs_type,
+                action_type=env_config.action_type,
+                env_size=size,
+            )
+            score(i, s, path, trained)
+    elif todo:
+        cfg = finetune_config(
+            arch,
+            arch_config,
+            protocol.budget,
+            0,
+            env_size=size,
+            obs_type=env_config.obs_type,
+            action_type=env_config.action_type,
+            ppo_config=ppo,
+        )
+        agent = make_agent(
+            arch, cfg.network.config, env_config.obs_type, env_config.action_type, size
+        )
+        padded = _padded(host, size)
+        for lo in range(0, len(todo), chunk):
+            part = todo[lo : lo + chunk]
+            idx = np.array([i for i, _, _ in part])
+            trained, _ = train_cells(
+                cfg,
+                agent,
+                jax.tree.map(lambda x, idx=idx: x[idx], padded),
+                [s for _, s, _ in part],
+                params,
+                chunk=chunk,
+            )
+            for c, (i, s, path) in enumerate(part):
+                score(i, s, path, jax.tree.map(lambda x, c=c: x[c], trained))
+    per_level = [
+        {k: np.stack([results[(i, s)][k] for s in seeds]) for k in OUTCOMES}
+        for i in range(len(level_hashes))
+    ]
+    return {k: np.stack([c[k] for c in per_level]) for k in OUTCOMES}
+
+
+def _padded(host, size: str):
+    """The levels padded to the env size (a smaller level is padded, as ``train`` does)."""
+    from kinetix.level import stack_levels, unstack_levels
+
+    if host.size.name == size:
+        return host
+    return jax.tree.map(np.asarray, stack_levels(unstack_levels(host), size))
 
 
 def run_finetune(
@@ -49,10 +197,10 @@ def run_finetune(
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int], None] | None = None,
     scratch: bool = True,
+    chunk: int = DEFAULT_CHUNK,
+    sequential: bool = False,
 ) -> dict[str, dict[str, np.ndarray]]:
     """``{"finetuned": outcomes, "scratch": outcomes}``, each a dict of (L, S, K) arrays."""
-    from baselines.ppo.finetune import FINETUNE_PPO, finetune
-
     if getattr(submission, "program", None) is not None:
         raise FinetuneError(
             f"{submission.id}: an exported policy (jax-exported) is scored zero-shot only: "
@@ -65,55 +213,30 @@ def run_finetune(
             f"{submission.id}: a parameter-free policy ({submission.architecture}) cannot be "
             "fine-tuned"
         )
-    ppo = dataclasses.replace(
-        FINETUNE_PPO,
-        num_envs=protocol.num_envs,
-        num_steps=protocol.num_steps,
-        num_minibatches=protocol.num_minibatches,
-    )
-    cache = Path(cache_dir) if cache_dir is not None else None
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-    host = jax.tree.map(np.asarray, loaded.levels)
-    starts = {"finetuned": submission.params}
+    starts = {"finetuned": (submission.sha256, submission.params)}
     if scratch:
-        starts["scratch"] = None
-    result = {}
-    for name, start in starts.items():
-        cells = []
-        for i, h in enumerate(loaded.level_hashes):
-            level = jax.tree.map(lambda x, i=i: x[i], host)
-            per_seed = []
-            for seed in protocol.train_seeds:
-                key = _cell_key(submission.sha256, name, protocol, h, seed, env_config)
-                path = cache / f"{key}.npz" if cache is not None else None
-                if path is not None and path.is_file():
-                    with np.load(path) as z:
-                        per_seed.append({k: z[k] for k in OUTCOMES})
-                else:
-                    params, _ = finetune(
-                        submission.architecture,
-                        submission.arch_config,
-                        start,
-                        level,
-                        budget_env_steps=protocol.budget,
-                        seed=seed,
-                        ppo_config=ppo,
-                        obs_type=env_config.obs_type,
-                        action_type=env_config.action_type,
-                        env_size=env_config.size.name,
-                    )
-                    agent = Agent(submission.architecture, submission.arch_config, params, "ft")
-                    one = jax.tree.map(lambda x: x[None], level)
-                    out = evaluate(agent, one, [h], protocol.evaluation, env_config, chunk=1)
-                    out = {k: v[0] for k, v in out.items()}
-                    if path is not None:
-                        from kinetix.atomic_io import atomic_write
+        starts["scratch"] = (_scratch_owner(submission.architecture, submission.arch_config), None)
+    return {
+        name: train_and_evaluate_cells(
+            submission.architecture,
+            submission.arch_config,
+            params,
+            loaded.levels,
+            loaded.level_hashes,
+            protocol,
+            env_config,
+            owner=owner,
+            start=name,
+            cache_dir=cache_dir,
+            chunk=chunk,
+            sequential=sequential,
+            progress=progress,
+        )
+        for name, (owner, params) in starts.items()
+    }
 
-                        atomic_write(path, lambda f, out=out: np.savez(f, **out))
-                    per_seed.append(out)
-                if progress is not None:
-                    progress(1)
-            cells.append({k: np.stack([s[k] for s in per_seed]) for k in OUTCOMES})
-        result[name] = {k: np.stack([c[k] for c in cells]) for k in OUTCOMES}
-    return result
+
+def _scratch_owner(arch: str, arch_config) -> str:
+    """Scratch cells depend on the architecture and its options only, not on any weights."""
+    cfg = arch_config.to_dict() if hasattr(arch_config, "to_dict") else dict(arch_config or {})
+    return "scratch:" + json.dumps([arch, cfg], sort_keys=True, default=str)
