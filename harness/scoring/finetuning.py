@@ -86,10 +86,10 @@ def train_and_evaluate_cells(
     Returns outcome arrays of shape (L, S, K). ``progress(n)`` after every n cells done (cached
     cells count at once).
     """
+    from baselines.networks.registry import make_config
     from baselines.ppo.agent import make_agent
     from baselines.ppo.cells import train_cells
     from baselines.ppo.finetune import finetune, finetune_config
-    from baselines.networks.registry import make_config
     from kinetix.atomic_io import atomic_write
 
     if arch_config is None or isinstance(arch_config, dict):
