@@ -8,6 +8,8 @@ Subcommands (each registered by one ``_add_*`` function below, so more can join 
   (``kinetix/handmade/witnesses.json``) atomically after every level. Levels left without a
   witness are reported and stay out of the set. Offline work: never run in CI.
 * ``levels gallery --out DIR``: a contact sheet of thumbnails per size and a GIF per witness.
+* ``levels calibrate``: measured difficulty (constant actions, random, scratch PPO), see
+  :mod:`harness.commands.levels_calibrate`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import os
 import sys
 import time
 
-from harness.commands import CommandError, add_json_flag, levels_data, levels_hub, positive_int
+from harness.commands import (
+    CommandError,
+    add_json_flag,
+    levels_calibrate,
+    levels_data,
+    levels_hub,
+    positive_int,
+)
 
 
 def register(subparsers) -> None:
@@ -31,6 +40,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="levels_command", metavar="SUBCOMMAND", title="subcommands")
     _add_certify(sub)
     _add_gallery(sub)
+    levels_calibrate.add_subcommands(sub)
     levels_data.add_subcommands(sub)
     levels_hub.add_subcommands(sub)
     p.set_defaults(func=lambda args: _missing_subcommand(p))

@@ -31,7 +31,13 @@ import numpy as np
 from harness.scoring.evaluation import OUTCOMES, Agent, evaluate
 from harness.scoring.protocols import FineTune
 
-__all__ = ["FinetuneError", "run_finetune", "train_and_evaluate_cells", "DEFAULT_CHUNK"]
+__all__ = [
+    "FinetuneError",
+    "run_finetune",
+    "train_and_evaluate_cells",
+    "scratch_owner",
+    "DEFAULT_CHUNK",
+]
 
 #: Cells per vmapped program on one device (each holds 64 envs, their rollout and Adam state).
 DEFAULT_CHUNK = 36
@@ -215,7 +221,7 @@ def run_finetune(
         )
     starts = {"finetuned": (submission.sha256, submission.params)}
     if scratch:
-        starts["scratch"] = (_scratch_owner(submission.architecture, submission.arch_config), None)
+        starts["scratch"] = (scratch_owner(submission.architecture, submission.arch_config), None)
     return {
         name: train_and_evaluate_cells(
             submission.architecture,
@@ -236,7 +242,7 @@ def run_finetune(
     }
 
 
-def _scratch_owner(arch: str, arch_config) -> str:
+def scratch_owner(arch: str, arch_config) -> str:
     """Scratch cells depend on the architecture and its options only, not on any weights."""
     cfg = arch_config.to_dict() if hasattr(arch_config, "to_dict") else dict(arch_config or {})
     return "scratch:" + json.dumps([arch, cfg], sort_keys=True, default=str)
