@@ -33,7 +33,7 @@ def register(subparsers) -> None:
         "leaderboard",
         help="build, show, compare and publish the leaderboard from result records",
         description="The leaderboard is built only from result records (JSON + per-level "
-        "Parquet under ROOT/records): grouped by benchmark, protocol and dataset commit, ranked "
+        "Parquet under ROOT/records): grouped by benchmark, protocol and level set, ranked "
         "by the IQM of the solve rate, with bands of overlapping 95% CIs.",
     )
     sub = p.add_subparsers(dest="leaderboard_command", metavar="SUBCOMMAND", title="subcommands")
@@ -108,7 +108,7 @@ def _add_build(sub) -> None:
         "build",
         help="rebuild leaderboard.parquet/.csv, README.md's table and index.html from records",
         description="Collects and validates every record under ROOT/records (and --records "
-        "folders), ranks each (benchmark, protocol, dataset commit) group by IQM with CI bands "
+        "folders), ranks each (benchmark, protocol, level set) group by IQM with CI bands "
         "and writes ROOT/leaderboard.parquet, ROOT/leaderboard.csv, the table between the "
         "markers of ROOT/README.md (text outside them is kept) and ROOT/index.html.",
     )
@@ -299,12 +299,13 @@ def _fmt(v, lo=None, hi=None, sign=False) -> str:
 
 
 def _print_group(key, g, note: str = "") -> None:
-    from harness.leaderboard.markdown import short_commit
+    from harness.leaderboard.markdown import dataset_label
 
-    bench, proto, commit = key
+    bench, proto, level_set = key
     finetune = bool(g["scratch_iqm"].notna().any()) or not proto.startswith("zero-shot")
     head = ["rank", "band", "submission", "architecture", "IQM [95% CI]", "mean [95% CI]"]
-    head += ["opt.gap", "levels"] + (["scratch IQM", "gain [95% CI]"] if finetune else [])
+    head += ["opt.gap", "levels", "dataset"]
+    head += ["scratch IQM", "gain [95% CI]"] if finetune else []
     rows = []
     for r in g.itertuples(index=False):
         row = [str(r.rank), str(r.band), r.submission_id, r.architecture]
@@ -313,14 +314,13 @@ def _print_group(key, g, note: str = "") -> None:
             _fmt(r.mean, r.mean_ci_low, r.mean_ci_high),
         ]
         row += [_fmt(r.optimality_gap), str(r.n_levels)]
+        row += [dataset_label(r.dataset_commit, r.dataset_origin)]
         if finetune:
             row += [_fmt(r.scratch_iqm), _fmt(r.gain_iqm, r.gain_ci_low, r.gain_ci_high, True)]
         rows.append([" ".join(str(c).split()) for c in row])
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
     right = {0, 1, 6, 7}
-    print(
-        f"{bench}  {proto}  (dataset {short_commit(commit)}, {g['n_levels'].iloc[0]} levels)" + note
-    )
+    print(f"{bench}  {proto}  (level set {level_set[:12]}, {g['n_levels'].iloc[0]} levels)" + note)
     for row in [head, *rows]:
         cells = [
             c.rjust(w) if i in right else c.ljust(w)
@@ -373,7 +373,7 @@ def _add_compare(sub) -> None:
         "compare",
         help="compare two results: P(A > B), IQM difference with CI, per-level differences",
         description="Compares results A and B (submission ids on --benchmark, or record JSON "
-        "paths) on the same benchmark, protocol and dataset commit: probability of improvement "
+        "paths) on the same benchmark, protocol and level set: probability of improvement "
         "P(A > B) and the IQM and mean differences, each with a 95% stratified-bootstrap CI "
         "paired by level, and the levels whose solve rates differ most.",
     )
@@ -391,7 +391,7 @@ def _add_compare(sub) -> None:
 
 def run_compare(args) -> int:
     from harness.leaderboard.compare import compare_results, is_record_path, resolve_pair
-    from harness.leaderboard.markdown import short_commit
+    from harness.leaderboard.markdown import dataset_label
 
     records = []
     if not (is_record_path(args.a) and is_record_path(args.b)):
@@ -411,7 +411,9 @@ def run_compare(args) -> int:
     na, nb = res["a"]["submission_id"], res["b"]["submission_id"]
     print(
         f"A = {na}, B = {nb} on {res['benchmark_id']} {res['protocol']} ({res['n_levels']} "
-        f"levels, dataset {short_commit(res['dataset_commit'])})"
+        f"levels, level set {res['level_set_sha256'][:12]}; A on "
+        f"{dataset_label(res['a']['dataset_commit'], res['a']['dataset_origin'])}, B on "
+        f"{dataset_label(res['b']['dataset_commit'], res['b']['dataset_origin'])})"
     )
     p, d, m = res["probability_of_improvement"], res["iqm_difference"], res["mean_difference"]
     print(f"  P(A > B)            {_fmt(p['value'], p['ci_low'], p['ci_high'])}")

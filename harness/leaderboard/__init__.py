@@ -3,7 +3,7 @@
 * :mod:`~harness.leaderboard.table`: collect and validate records, build the ranked table with
   CI bands, write ``leaderboard.parquet`` / ``.csv``;
 * :mod:`~harness.leaderboard.compare` (+ :mod:`~harness.leaderboard.paired`): two results on
-  one benchmark, protocol and dataset commit: P(A > B), IQM difference, per-level differences;
+  one benchmark, protocol and level set: P(A > B), IQM difference, per-level differences;
 * :mod:`~harness.leaderboard.push`: the leaderboard folder to a Hub dataset repo, one commit;
 * :mod:`~harness.leaderboard.gallery_data`: thumbnails and solve rates of the hand-made levels;
 * :mod:`~harness.leaderboard.markdown`: the Markdown table and the README block;

@@ -30,7 +30,7 @@ class BuildResult:
         files: paths written, in order (table Parquet, CSV, README.md, index.html).
         records: number of record files read.
         rows: rows of the table (ranked results).
-        groups: (benchmark, protocol, dataset commit) groups.
+        groups: (benchmark, protocol, level set) groups.
         notes: what was left out or replaced, one line each.
         skipped: invalid records left out (``skip_invalid``), one line each.
     """

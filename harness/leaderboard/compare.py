@@ -1,4 +1,4 @@
-"""Compare two results on the same benchmark, protocol and dataset commit.
+"""Compare two results on the same benchmark, protocol and level set.
 
 Given result A and result B (record files, or submission ids resolved among collected records),
 :func:`compare_results` reports, from their per-level Parquet files (:mod:`harness.leaderboard.
@@ -13,8 +13,9 @@ paired` rebuilds the per-attempt or per-seed entries):
 * ``per_level``: level id, A's and B's solve rate and their difference, sorted by the absolute
   difference (largest first; ties by level id).
 
-Results on different benchmarks, protocols, dataset commits or level sets are a
-:class:`~harness.leaderboard.table.LeaderboardError`.
+Results on different benchmarks, protocols or level sets are a
+:class:`~harness.leaderboard.table.LeaderboardError`; the same levels read from different dataset
+commits (the bundled copy and the Hub release) compare, and each side's commit is reported.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def is_record_path(spec: str) -> bool:
 def _candidates(
     spec: str, records: Sequence[RecordFile], benchmark: str | None, protocol: str
 ) -> dict[str, RecordFile]:
-    """``{dataset commit: newest record}`` for a record path or a submission id."""
+    """``{level-set hash: newest record}`` for a record path or a submission id."""
     if is_record_path(spec):
         if not Path(spec).is_file():
             raise LeaderboardError(f"{spec}: no such record file")
@@ -49,12 +50,12 @@ def _candidates(
         raise LeaderboardError(f"{spec}: give --benchmark to find a submission's record")
     found: dict[str, RecordFile] = {}
     for rf in records:
-        b, p, commit, sub = rf.key
+        b, p, level_set, sub = rf.key
         if (b, p, sub) != (benchmark, protocol, spec) or rf.record["status"] != "FINISHED":
             continue
-        old = found.get(commit)
+        old = found.get(level_set)
         if old is None or rf.record["created_at"] > old.record["created_at"]:
-            found[commit] = rf
+            found[level_set] = rf
     if not found:
         subs = sorted({rf.key[3] for rf in records if rf.key[:2] == (benchmark, protocol)})
         known = ", ".join(subs) if subs else "none"
@@ -76,7 +77,7 @@ def resolve_pair(
 ) -> tuple[RecordFile, RecordFile]:
     """The two records to compare. Each spec is a record JSON path or a submission id (looked
     up in ``records`` on ``benchmark`` with ``protocol``, default ``zero-shot@v1``). When both
-    have records on several dataset commits, the most recent commit they share is taken (and
+    have records on several level sets, the most recent level set they share is taken (and
     ``note`` says so); none shared is an error."""
     proto = protocol or "zero-shot@v1"
     ca = _candidates(spec_a, records, benchmark, proto)
@@ -92,25 +93,20 @@ def resolve_pair(
         if len(ca) == len(cb) == 1:  # let compare_results name the mismatch precisely
             return next(iter(ca.values())), next(iter(cb.values()))
         raise LeaderboardError(
-            f"{spec_a} and {spec_b} have no dataset commit in common "
+            f"{spec_a} and {spec_b} have no level set in common "
             f"({', '.join(sorted(ca))} vs {', '.join(sorted(cb))})"
         )
-    commit = max(common, key=lambda c: max(ca[c].record["created_at"], cb[c].record["created_at"]))
+    lset = max(common, key=lambda c: max(ca[c].record["created_at"], cb[c].record["created_at"]))
     if len(common) > 1 and note is not None:
-        note(f"both have results on {len(common)} dataset commits; comparing on {commit}")
-    return ca[commit], cb[commit]
+        note(f"both have results on {len(common)} level sets; comparing on {lset[:12]}")
+    return ca[lset], cb[lset]
 
 
 def _same(a: RecordFile, b: RecordFile) -> None:
     checks = (
         ("benchmark", a.key[0], b.key[0]),
         ("protocol", a.key[1], b.key[1]),
-        ("dataset commit", a.key[2], b.key[2]),
-        (
-            "level set",
-            a.record["benchmark"]["level_set_sha256"],
-            b.record["benchmark"]["level_set_sha256"],
-        ),
+        ("level set", a.key[2], b.key[2]),
     )
     for what, x, y in checks:
         if x != y:
@@ -150,9 +146,10 @@ def compare_results(
     root: str | os.PathLike | None = None,
 ) -> dict:
     """The comparison of A and B (module docstring) as a JSON-ready dict: ``benchmark_id``,
-    ``protocol``, ``dataset_commit``, ``n_levels``, ``ci_unit``, ``a`` and ``b`` (submission id,
-    record path, IQM, mean), ``probability_of_improvement``, ``iqm_difference``,
-    ``mean_difference`` (each ``{"value", "ci_low", "ci_high"}``), ``bootstrap_reps``,
+    ``protocol``, ``level_set_sha256``, ``dataset_commit`` (A's), ``n_levels``, ``ci_unit``,
+    ``a`` and ``b`` (submission id, record path, dataset commit and origin, IQM, mean),
+    ``probability_of_improvement``, ``iqm_difference``, ``mean_difference`` (each ``{"value",
+    "ci_low", "ci_high"}``), ``bootstrap_reps``,
     ``seed``, ``alpha`` and ``per_level`` (list of ``{"level_id", "level_hash", "a", "b",
     "diff"}``). ``root``: record paths are shown relative to it."""
     from harness.leaderboard.paired import align, paired_difference, probability_of_improvement
@@ -176,6 +173,8 @@ def compare_results(
         return {
             "submission_id": rf.key[3],
             "record_path": Path(path).as_posix(),
+            "dataset_commit": rf.dataset_commit,
+            "dataset_origin": rf.dataset_origin,
             "iqm": float(sr["iqm"]),
             "mean": float(sr["mean"]),
         }
@@ -183,7 +182,8 @@ def compare_results(
     return {
         "benchmark_id": a.key[0],
         "protocol": a.key[1],
-        "dataset_commit": a.key[2],
+        "level_set_sha256": a.key[2],
+        "dataset_commit": a.dataset_commit,
         "n_levels": len(per_level),
         "ci_unit": sa.unit,
         "a": side(a),

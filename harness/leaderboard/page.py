@@ -1,7 +1,7 @@
 """The static leaderboard web page: one self-contained ``index.html`` (DESIGN §9).
 
 :func:`render_page` takes the leaderboard table (``harness.leaderboard.table.build_table``: one
-row per benchmark, protocol, dataset commit and submission) and the per-level scores
+row per benchmark, protocol, level set and submission) and the per-level scores
 (``load_per_level``) and writes one HTML file that needs no server and loads nothing from
 anywhere: inline CSS, a small inline vanilla script (sortable tables) allowed by a hash in the
 page's Content-Security-Policy (both from :mod:`harness.leaderboard.page_assets`), inline SVG
@@ -43,7 +43,7 @@ TABLE_COLUMNS = (
     "scratch_iqm", "gain_iqm", "gain_ci_low", "gain_ci_high", "env_steps", "created_at",
     "result_id", "record_path", "per_level_path",
 )  # fmt: skip
-GROUP_KEYS = ["benchmark_id", "protocol", "dataset_commit"]
+GROUP_KEYS = ["benchmark_id", "protocol", "level_set_sha256"]
 DEFAULT_TITLE = "kinetix-bench leaderboard"
 
 
@@ -163,6 +163,7 @@ def _row(r, gains: bool) -> str:
         ]
     cells += [
         f'<td class="num" data-sort="{_sortkey(r.n_levels)}">{_e(r.n_levels)}</td>',
+        _dataset_cell(r),
         f'<td class="num" data-sort="{steps}">{f"{steps:,}" if steps != "" else ""}</td>',
         f'<td class="links" data-sort="{_e(r.record_path)}">{sep.join(links)}</td>',
     ]
@@ -207,6 +208,7 @@ def _table(group: pd.DataFrame, table_id: str) -> str:
         ]
     heads += [
         ("n_levels", "levels", ""),
+        ("dataset", "dataset", "The dataset commit (and origin) the record was scored on"),
         ("env_steps", "env steps", "Environment steps used"),
         ("record", "record", "The result record (JSON) and its per-level scores (Parquet)"),
     ]
@@ -281,8 +283,21 @@ def _split_verified(group: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return group[flag], group[~flag]
 
 
+def _dataset_cell(r) -> str:
+    """The dataset commit (and origin) a row was scored on, as a table cell."""
+    commit, origin = str(r.dataset_commit), getattr(r, "dataset_origin", "") or ""
+    label = _short_hash(commit)
+    if origin and not commit.startswith(f"{origin}:"):
+        label += f" ({origin})"
+    return (
+        f'<td class="dataset" data-sort="{_e(commit)}"><code title="{_e(commit)}">'
+        f"{_e(label)}</code></td>"
+    )
+
+
 def _group_section(key, group: pd.DataFrame, per_level, sec_id: str) -> str:
-    benchmark, protocol, commit = (str(k) for k in key)
+    benchmark, protocol, level_set = (str(k) for k in key)
+    commits = list(dict.fromkeys(str(c) for c in group["dataset_commit"]))
     full = group.sort_values("rank", kind="stable")
     group, unverified = _split_verified(full)
     first = full.iloc[0]
@@ -290,11 +305,12 @@ def _group_section(key, group: pd.DataFrame, per_level, sec_id: str) -> str:
     extra = f" \u00b7 {len(unverified)} unverified" if len(unverified) else ""
     out = [
         f'<section class="group" id="{sec_id}" data-benchmark="{_e(benchmark)}" '
-        f'data-protocol="{_e(protocol)}" data-dataset-commit="{_e(commit)}">'
+        f'data-protocol="{_e(protocol)}" data-level-set="{_e(level_set)}">'
         f'<h2>{_e(benchmark)} <span class="protocol">{_e(protocol)}</span></h2>'
-        f'<p class="meta">dataset commit <code title="{_e(commit)}">{_e(_short_hash(commit))}'
-        f'</code> \u00b7 level set <code title="{_e(first.level_set_sha256)}">'
-        f"{_e(_short_hash(first.level_set_sha256))}</code> \u00b7 {_e(first.n_levels)} levels "
+        f'<p class="meta">level set <code title="{_e(level_set)}">'
+        f"{_e(_short_hash(level_set))}</code> \u00b7 dataset "
+        + ", ".join(f'<code title="{_e(c)}">{_e(_short_hash(c))}</code>' for c in commits)
+        + f" \u00b7 {_e(first.n_levels)} levels "
         f"\u00b7 {n} submission{'s' if n != 1 else ''}{extra}</p>",
     ]
     if len(unverified):
@@ -359,7 +375,9 @@ def _header(table: pd.DataFrame, title: str, generated_at: str, sections) -> str
         "optimality gap is the mean shortfall below a solve rate of 1 (lower is better).</p>"
         "<p><b>Built only from result records.</b> Each row comes from one committed result "
         "record (JSON, with its per-level Parquet, linked in the last column); records are "
-        "grouped by benchmark, protocol and dataset commit and never mixed across them.</p>"
+        "grouped by benchmark, protocol and level set (the same levels from the bundled copy or "
+        "the Hub release rank together; each row names its dataset commit) and never mixed "
+        "across them.</p>"
         f'</div>{ft_note}<nav><ul class="toc">{nav}</ul></nav></header>'
     )
 
@@ -423,7 +441,7 @@ def render_page(
     """Write the leaderboard as one self-contained HTML file, atomically; return its path.
 
     ``table``: the leaderboard table (columns as ``build_table``; at least :data:`TABLE_COLUMNS`),
-    one section per (benchmark_id, protocol, dataset_commit) in table order, rows by rank.
+    one section per (benchmark_id, protocol, level_set_sha256) in table order, rows by rank.
     ``per_level``: per-level scores (``level_id``, ``solve_rate``, optional ``attempts`` as the
     weight, matched to rows by ``result_id``, else by benchmark_id/protocol/submission_id), or
     None; feeds the heat map of each hand-made group. ``gallery``: list of ``{level_id, config,

@@ -5,15 +5,17 @@
   (same stem): present, same ``result_id``, ``n_levels`` distinct levels, mean solve rate equal to
   the record's. A bad record is a :class:`LeaderboardError` naming the file, or, with
   ``skip_invalid``, a warning and the file is left out.
-* :func:`build_table` makes one row per (benchmark id, protocol ``<id>@v<version>``, dataset
-  commit, submission id, verified). Groups are (benchmark id, protocol, dataset commit): results
-  on different dataset commits are never ranked together. ``verified`` is 0 for a policy scored
-  in-process (:func:`harness.scoring.evaluate_policy`; its code is not in a submission): such
-  rows are ranked and banded only among themselves, after the group's verified rows, and the
-  Markdown and the page show them in a table of their own. Two records of one submission in one
-  group: the newest by ``created_at`` is kept (a note says which was dropped). Only ``FINISHED``
-  records are ranked, and none on a registered benchmark marked ``leaderboard=False`` (the
-  validation splits).
+* :func:`build_table` makes one row per (benchmark id, protocol ``<id>@v<version>``, level-set
+  hash, submission id, verified). Groups are (benchmark id, protocol, level-set hash): what is
+  compared is the set of levels, not where they were read from, so a run on the Hub release ranks
+  with runs on the bundled copy of the same levels. Each row keeps the dataset commit and origin
+  (``hub``, ``bundled``, ``local``, ``import``) its record was scored on. ``verified`` is 0 for a
+  policy scored in-process (:func:`harness.scoring.evaluate_policy`; its code is not in a
+  submission): such rows are ranked and banded only among themselves, after the group's verified
+  rows, and the Markdown and the page show them in a table of their own. Two records of one
+  submission in one group: the newest by ``created_at`` is kept (a note says which was dropped).
+  Only ``FINISHED`` records are ranked, and none on a registered benchmark marked
+  ``leaderboard=False`` (the validation splits).
 * **Rank**: within a group, by IQM of the solve rate (higher first), ties broken by the mean;
   entries equal in both share a rank (1, 1, 3). **Band**: walk the group in rank order; the
   first entry leads band 1; an entry whose IQM 95% CI intersects the CI of the current band's
@@ -42,6 +44,7 @@ __all__ = [
     "RANK_KEYS",
     "LeaderboardError",
     "RecordFile",
+    "dataset_origin",
     "collect_records",
     "build_table",
     "load_per_level",
@@ -63,6 +66,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("protocol_id", "str"),
     ("protocol_version", "int"),
     ("dataset_commit", "str"),
+    ("dataset_origin", "str"),
     ("level_set_sha256", "str"),
     ("n_levels", "int"),
     ("submission_id", "str"),
@@ -95,7 +99,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _KINDS = dict(COLUMNS)
 _DTYPES = {"str": "str", "int": "int64", "float": "float64"}
-GROUP_KEYS = ("benchmark_id", "protocol", "dataset_commit")
+#: A group: results ranked together (the same levels under the same protocol).
+GROUP_KEYS = ("benchmark_id", "protocol", "level_set_sha256")
 #: Ranking pools: a group's verified entries (1) and its unverified ones (0) are ranked apart.
 RANK_KEYS = (*GROUP_KEYS, "verified")
 _PER_LEVEL_COLUMNS = ("result_id", "level_id", "level_hash", "train_seed", "solve_rate")
@@ -117,10 +122,19 @@ class RecordFile:
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        """(benchmark id, protocol, dataset commit, submission id)."""
+        """(benchmark id, protocol, level-set hash, submission id)."""
         b = self.record["benchmark"]
         sub = self.record["submission"]["model_id"]
-        return (b["benchmark_id"], self.protocol, b["dataset_commit"], sub)
+        return (b["benchmark_id"], self.protocol, b["level_set_sha256"], sub)
+
+    @property
+    def dataset_commit(self) -> str:
+        return self.record["benchmark"]["dataset_commit"]
+
+    @property
+    def dataset_origin(self) -> str:
+        """Where the levels were read from; records without the field: from the commit id."""
+        return dataset_origin(self.record["benchmark"])
 
     @property
     def verified(self) -> bool:
@@ -128,6 +142,15 @@ class RecordFile:
         from harness.scoring.records import is_verified
 
         return is_verified(self.record)
+
+
+def dataset_origin(benchmark: dict) -> str:
+    """``benchmark.dataset_origin`` of a record, or for older records without it ``bundled``
+    (commit ``bundled:...``) or ``hub``."""
+    origin = benchmark.get("dataset_origin")
+    if origin:
+        return str(origin)
+    return "bundled" if str(benchmark["dataset_commit"]).startswith("bundled:") else "hub"
 
 
 # ------------------------------------------------------------------------------- collecting
@@ -248,6 +271,7 @@ def _row(rf: RecordFile, root: Path | None) -> dict:
         "protocol_id": proto["protocol_id"],
         "protocol_version": proto["protocol_version"],
         "dataset_commit": bench["dataset_commit"],
+        "dataset_origin": rf.dataset_origin,
         "level_set_sha256": bench["level_set_sha256"],
         "n_levels": bench["n_levels"],
         "submission_id": sub["model_id"],
@@ -302,14 +326,16 @@ def _newest(records: Sequence[RecordFile], note: Callable[[str], None]) -> list[
 
 
 def _check_level_sets(records: Sequence[RecordFile]) -> None:
+    """One dataset commit holds one level set per benchmark: two records that disagree are a
+    corrupt record (the level-set hash is what groups, so it must be right)."""
     first: dict[tuple, RecordFile] = {}
     for rf in records:
-        k = rf.key[:3]
+        k = (rf.key[0], rf.dataset_commit)
         other = first.setdefault(k, rf)
         a, b = other.record["benchmark"], rf.record["benchmark"]
         if a["level_set_sha256"] != b["level_set_sha256"]:
             raise LeaderboardError(
-                f"{rf.path} and {other.path}: same benchmark {k[0]} and dataset commit {k[2]} "
+                f"{rf.path} and {other.path}: same benchmark {k[0]} and dataset commit {k[1]} "
                 "but different level_set_sha256 (one of them is corrupt)"
             )
 
@@ -340,7 +366,9 @@ def build_table(
     note: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """The leaderboard table (columns :data:`COLUMNS`), one row per (benchmark, protocol,
-    dataset commit, submission), sorted by benchmark id, protocol, dataset commit, rank.
+    level-set hash, submission), sorted by benchmark id, protocol, level-set hash, rank. Of one
+    submission's records in a group (say one on the bundled copy and one on the Hub release)
+    the newest is kept.
 
     ``root``: record paths in the table are POSIX paths relative to it (the leaderboard folder);
     absolute when None. ``note`` receives one line per dropped record (an older duplicate, or a
@@ -394,7 +422,8 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 def load_per_level(table: pd.DataFrame, root: str | os.PathLike) -> pd.DataFrame:
     """The per-level rows of every row of ``table`` (files at ``root / per_level_path``), with
-    ``benchmark_id``, ``protocol``, ``dataset_commit`` and ``submission_id`` columns added."""
+    ``benchmark_id``, ``protocol``, ``dataset_commit``, ``level_set_sha256`` and
+    ``submission_id`` columns added."""
     import pyarrow.parquet as pq
 
     root = Path(root)
@@ -406,12 +435,13 @@ def load_per_level(table: pd.DataFrame, root: str | os.PathLike) -> pd.DataFrame
         except (OSError, ValueError) as e:
             raise LeaderboardError(f"{path}: cannot read the per-level file ({e})") from None
         df.insert(0, "submission_id", row.submission_id)
+        df.insert(0, "level_set_sha256", row.level_set_sha256)
         df.insert(0, "dataset_commit", row.dataset_commit)
         df.insert(0, "protocol", row.protocol)
         df.insert(0, "benchmark_id", row.benchmark_id)
         parts.append(df)
     if not parts:
-        cols = ["benchmark_id", "protocol", "dataset_commit", "submission_id"]
+        cols = ["benchmark_id", "protocol", "dataset_commit", "level_set_sha256", "submission_id"]
         return pd.DataFrame({c: pd.Series([], dtype="str") for c in cols})
     return pd.concat(parts, ignore_index=True)
 
@@ -452,6 +482,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise LeaderboardError(f"{path}: cannot read the leaderboard table ({e})") from None
     if "verified" not in df.columns:  # a table written before unverified entries existed
         df = df.assign(verified=1)
+    if "dataset_origin" not in df.columns and "dataset_commit" in df.columns:  # older tables
+        bundled = df["dataset_commit"].astype(str).str.startswith("bundled:")
+        df = df.assign(dataset_origin=np.where(bundled, "bundled", "hub"))
     missing = [c for c, _ in COLUMNS if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{path}: missing columns {', '.join(missing)}")

@@ -410,14 +410,22 @@ def is_verified(record: dict) -> bool:
 
 
 _UNSTABLE = ("created_at", "started_at", "finished_at")
+#: Where the levels were read from, not which levels: the bundled copy and the Hub release of
+#: one level set give the same result (the level-set hash stays in the comparison).
+_LOCATION = ("dataset_tag", "dataset_commit", "dataset_origin")
 
 
 def comparable(record: dict) -> dict:
-    """The record without timestamps and wall-clock fields (what "identical" compares)."""
+    """The record without timestamps, wall-clock fields and the dataset's location (tag, commit,
+    origin): what "identical" compares. Two runs on the same level set (``benchmark.
+    level_set_sha256``) from the bundled copy and from the Hub are identical when their scores
+    are."""
     r = copy.deepcopy(record)
     for k in _UNSTABLE:
         r.pop(k, None)
     r.get("compute", {}).pop("wall_clock_s", None)
+    for k in _LOCATION:
+        r.get("benchmark", {}).pop(k, None)
     return r
 
 

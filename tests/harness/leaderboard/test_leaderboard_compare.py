@@ -39,6 +39,8 @@ def test_known_case(pair):
         "zero-shot@v1",
         COMMIT,
     )
+    assert res["level_set_sha256"] == a.record["benchmark"]["level_set_sha256"]
+    assert res["a"]["dataset_commit"] == res["b"]["dataset_commit"] == COMMIT
     assert res["n_levels"] == 5 and res["ci_unit"] == "eval_episode"
     want_iqm = float(stats.iqm(np.array(A_RATES)) - stats.iqm(np.array(B_RATES)))
     d = res["iqm_difference"]
@@ -109,11 +111,11 @@ def test_paired_difference_needs_aligned_levels(pair):
 
 
 # ------------------------------------------------------------------------------- mismatches
-def test_mismatched_benchmark_protocol_or_commit_is_an_error(tmp_path):
+def test_mismatched_benchmark_protocol_or_level_set_is_an_error(tmp_path):
     a = load_record_file(make_result(tmp_path, "a", [0.5, 0.5])[0])
     other_bench = load_record_file(make_result(tmp_path, "b", [0.5, 0.5], bench="handmade-m-v1")[0])
-    other_commit = load_record_file(
-        make_result(tmp_path / "x", "a", [0.5, 0.5], commit="d" * 40)[0]
+    other_set = load_record_file(
+        make_result(tmp_path / "x", "a", [0.5, 0.5], commit="d" * 40, level_set="e" * 64)[0]
     )
     other_proto = load_record_file(
         make_result(tmp_path, "c", [[0.5], [0.5]], protocol="finetune-1e5")[0]
@@ -122,10 +124,21 @@ def test_mismatched_benchmark_protocol_or_commit_is_an_error(tmp_path):
         LeaderboardError, match="different benchmarks.*handmade-s-v1.*handmade-m-v1"
     ):
         compare_results(a, other_bench)
-    with pytest.raises(LeaderboardError, match="different dataset commits"):
-        compare_results(a, other_commit)
+    with pytest.raises(LeaderboardError, match="different level sets"):
+        compare_results(a, other_set)
     with pytest.raises(LeaderboardError, match="different protocols"):
         compare_results(a, other_proto)
+
+
+def test_same_levels_on_hub_and_bundled_compare(tmp_path):
+    bundled = "bundled:" + "b" * 64
+    a = load_record_file(make_result(tmp_path / "a", "a", [0.5, 1.0], commit=bundled)[0])
+    b = load_record_file(
+        make_result(tmp_path / "b", "b", [0.5, 0.5], commit="d" * 40, origin="hub")[0]
+    )
+    res = compare_results(a, b, reps=200)
+    assert res["a"]["dataset_origin"] == "bundled" and res["b"]["dataset_origin"] == "hub"
+    assert res["b"]["dataset_commit"] == "d" * 40 and res["iqm_difference"]["value"] > 0
 
 
 def test_different_level_sets_are_an_error(tmp_path):
@@ -150,11 +163,12 @@ def test_resolve_by_submission_id_and_path(tmp_path):
     make_result(tmp_path / "r", "alpha", [0.5, 0.5], created="2026-01-01T00:00:00Z")
     make_result(tmp_path / "s", "alpha", [1.0, 0.5], created="2026-03-01T00:00:00Z")
     b_json, _ = make_result(tmp_path / "r", "beta", [0.0, 0.5])
-    make_result(tmp_path / "t", "beta", [0.0, 0.5], commit="d" * 40)  # alpha has none there
+    # alpha has none on that level set
+    make_result(tmp_path / "t", "beta", [0.0, 0.5], commit="d" * 40, level_set="d" * 64)
     recs = collect_records([tmp_path / "r", tmp_path / "s", tmp_path / "t"])
 
     a, b = resolve_pair("alpha", "beta", recs, benchmark="handmade-s-v1")
-    assert a.record["created_at"] == "2026-03-01T00:00:00Z" and b.key[2] == COMMIT
+    assert a.record["created_at"] == "2026-03-01T00:00:00Z" and b.dataset_commit == COMMIT
     a, b = resolve_pair("alpha", str(b_json), recs, benchmark="handmade-s-v1")
     assert b.path == b_json
     with pytest.raises(LeaderboardError, match="no zero-shot@v1 record of submission 'gamma'"):
@@ -167,15 +181,19 @@ def test_resolve_by_submission_id_and_path(tmp_path):
         resolve_pair(str(tmp_path / "missing.json"), "beta", recs, benchmark="handmade-s-v1")
 
 
-def test_resolve_picks_the_newest_common_commit(tmp_path):
+def test_resolve_picks_the_newest_common_level_set(tmp_path):
     for commit, t in (("d" * 40, "2026-01-01T00:00:00Z"), ("e" * 40, "2026-02-01T00:00:00Z")):
-        make_result(tmp_path / commit[:1], "alpha", [0.5, 0.5], commit=commit, created=t)
-        make_result(tmp_path / commit[:1], "beta", [0.0, 0.5], commit=commit, created=t)
+        for sub, rates in (("alpha", [0.5, 0.5]), ("beta", [0.0, 0.5])):
+            make_result(
+                tmp_path / commit[:1], sub, rates, commit=commit, level_set=commit[:1] * 64,
+                created=t,
+            )  # fmt: skip
     make_result(
-        tmp_path / "f", "alpha", [0.5, 0.5], commit="f" * 40, created="2026-05-01T00:00:00Z"
-    )
+        tmp_path / "f", "alpha", [0.5, 0.5], commit="f" * 40, level_set="f" * 64,
+        created="2026-05-01T00:00:00Z",
+    )  # fmt: skip
     recs = collect_records([tmp_path])
     notes = []
     a, b = resolve_pair("alpha", "beta", recs, benchmark="handmade-s-v1", note=notes.append)
-    assert a.key[2] == b.key[2] == "e" * 40
-    assert notes and "2 dataset commits" in notes[0]
+    assert a.key[2] == b.key[2] == "e" * 64
+    assert notes and "2 level sets" in notes[0]

@@ -25,6 +25,7 @@ from harness.leaderboard.markdown import (
 )
 from harness.leaderboard.table import (
     COLUMNS,
+    GROUP_KEYS,
     LeaderboardError,
     build_table,
     collect_records,
@@ -50,6 +51,8 @@ def make_result(
     bench: str = "handmade-s-v1",
     protocol: str = "zero-shot",
     commit: str = COMMIT,
+    origin: str | None = None,
+    level_set: str | None = None,
     created: str = "2026-01-01T00:00:00Z",
     iqm: float | None = None,
     ci: tuple[float, float] | None = None,
@@ -132,7 +135,8 @@ def make_result(
             "dataset_repo": "kinetix-bench/levels",
             "dataset_tag": "v1.0.0",
             "dataset_commit": commit,
-            "level_set_sha256": hashlib.sha256(bench.encode()).hexdigest(),
+            **({"dataset_origin": origin} if origin is not None else {}),
+            "level_set_sha256": level_set or hashlib.sha256(bench.encode()).hexdigest(),
             "n_levels": len(rates),
         },
         "protocol": {
@@ -160,24 +164,54 @@ def _build(*folders, **kw):
 
 
 # ------------------------------------------------------------------------------- grouping
-def test_groups_never_mix_dataset_commits(tmp_path):
-    make_result(tmp_path / "a", "alpha", [1.0, 0.5, 0.0, 0.5])
-    make_result(tmp_path / "a", "beta", [0.5, 0.5, 0.0, 0.0])
-    make_result(tmp_path / "b", "beta", [1.0, 1.0, 1.0, 1.0], commit="d" * 40)
+def test_groups_are_level_sets_not_dataset_commits(tmp_path):
+    bundled = "bundled:" + "b" * 64
+    make_result(tmp_path / "a", "alpha", [1.0, 0.5, 0.0, 0.5], commit=bundled)
+    # the Hub release of the same levels: ranked with the bundled runs
+    make_result(tmp_path / "b", "beta", [1.0, 1.0, 1.0, 0.5], commit="d" * 40, origin="hub")
+    # other levels under the same benchmark id: a group of their own
+    make_result(tmp_path / "c", "gamma", [1.0, 1.0, 1.0, 1.0], level_set="e" * 64)
     make_result(tmp_path / "a", "alpha", [0.0, 0.0, 0.5, 0.5], bench="handmade-m-v1")
-    table = _build(tmp_path / "a", tmp_path / "b", root=tmp_path)
+    table = _build(tmp_path / "a", tmp_path / "b", tmp_path / "c", root=tmp_path)
 
     assert list(table.columns) == [c for c, _ in COLUMNS]
     assert len(table) == 4
-    groups = table.groupby(["benchmark_id", "protocol", "dataset_commit"])
-    assert groups.ngroups == 3
-    c = table[(table.benchmark_id == "handmade-s-v1") & (table.dataset_commit == COMMIT)]
-    assert list(c.submission_id) == ["alpha", "beta"] and list(c["rank"]) == [1, 2]
-    d = table[table.dataset_commit == "d" * 40]
-    # beta's perfect score on another commit is ranked alone, never against alpha
-    assert list(d.submission_id) == ["beta"] and list(d["rank"]) == [1]
+    assert table.groupby(list(GROUP_KEYS)).ngroups == 3
+    same = table[table.level_set_sha256 == hashlib.sha256(b"handmade-s-v1").hexdigest()]
+    assert list(same.submission_id) == ["beta", "alpha"] and list(same["rank"]) == [1, 2]
+    assert list(same.dataset_commit) == ["d" * 40, bundled]
+    assert list(same.dataset_origin) == ["hub", "bundled"]  # absent: read from the commit
+    other = table[table.level_set_sha256 == "e" * 64]
+    assert list(other.submission_id) == ["gamma"] and list(other["rank"]) == [1]
     assert table.iloc[0]["record_path"] == "a/alpha/handmade-m-v1__zero-shot_v1.json"
     assert list(table.benchmark_id) == sorted(table.benchmark_id)
+
+
+def test_one_submission_on_hub_and_bundled_keeps_the_newest(tmp_path):
+    make_result(tmp_path / "a", "alpha", [0.5, 0.5], commit="bundled:" + "b" * 64)
+    make_result(
+        tmp_path / "b", "alpha", [1.0, 0.5], commit="d" * 40, created="2026-02-01T00:00:00Z"
+    )
+    notes = []
+    table = _build(tmp_path / "a", tmp_path / "b", note=notes.append)
+    assert list(table.dataset_commit) == ["d" * 40]
+    assert any("kept the newest" in n for n in notes)
+
+
+def test_one_commit_with_two_level_sets_is_corrupt(tmp_path):
+    make_result(tmp_path / "a", "alpha", [0.5, 0.5])
+    make_result(tmp_path / "b", "beta", [0.5, 0.5], level_set="e" * 64)
+    with pytest.raises(LeaderboardError, match="different level_set_sha256"):
+        _build(tmp_path / "a", tmp_path / "b")
+
+
+def test_markdown_and_show_name_each_rows_dataset(tmp_path):
+    make_result(tmp_path / "a", "alpha", [0.5, 0.5], commit="bundled:" + "b" * 64)
+    make_result(tmp_path / "b", "beta", [1.0, 0.5], commit="d" * 40, origin="hub")
+    text = markdown_table(_build(tmp_path))
+    hub = md_escape("dddddddddddd (hub)")
+    assert "| bundled:bbbbbbbbbbbb |" in text and f"| {hub} |" in text
+    assert f"dataset {hub}, bundled:bbbbbbbbbbbb, 2 levels" in text  # rank order
 
 
 def test_newest_duplicate_is_kept_and_reported(tmp_path):
@@ -365,7 +399,7 @@ def test_markdown_escapes_names_and_has_one_section_per_group(tmp_path):
     # every table row has the header's number of unescaped pipes
     for line in md.splitlines():
         if line.startswith("|"):
-            assert line.replace("\\|", "").count("|") == 9
+            assert line.replace("\\|", "").count("|") == 10
 
 
 def test_readme_markers_keep_outside_text(tmp_path):
@@ -394,7 +428,7 @@ def test_committed_records_build():
     root = REPO_ROOT / "leaderboard"
     table = build_table(collect_records([root / "records"]), root=root)
     assert len(table) >= 3
-    for _, g in table.groupby(["benchmark_id", "protocol", "dataset_commit"]):
+    for _, g in table.groupby(["benchmark_id", "protocol", "level_set_sha256", "verified"]):
         assert g["rank"].iloc[0] == 1 and g["band"].iloc[0] == 1
         assert g["band"].is_monotonic_increasing and g["iqm"].is_monotonic_decreasing
     assert all((root / p).is_file() for p in table.per_level_path)
