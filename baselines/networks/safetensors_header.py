@@ -11,7 +11,7 @@ anything else) renamed ``.safetensors`` fails here and is never unpickled. Error
 It lives in ``baselines`` because that is the lowest layer that reads parameter files
 (:func:`baselines.networks.read_safetensors_header`, Kinetix checkpoints); the harness's
 submission checks (:func:`harness.submissions.check_safetensors_file`) call it too and turn its
-errors into ``SafetensorsError``. Only the standard library is used.
+errors into ``SubmissionError``. Only the standard library is used.
 """
 
 from __future__ import annotations

@@ -37,3 +37,17 @@ def test_a_malformed_file_gives_the_same_message_everywhere(tmp_path):
     with pytest.raises(SubmissionError) as via_harness:
         check_safetensors_file(p)
     assert str(via_params.value) == str(via_harness.value) == str(base.value)
+
+
+def test_no_other_module_parses_a_safetensors_header():
+    """The header length (8 bytes, little-endian u64) is unpacked in one place only."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        p.relative_to(root).as_posix()
+        for pkg in ("jax2d", "kinetix", "baselines", "harness")
+        for p in sorted((root / pkg).rglob("*.py"))
+        if '"<Q"' in p.read_text(encoding="utf-8") or "'<Q'" in p.read_text(encoding="utf-8")
+    ]
+    assert found == ["baselines/networks/safetensors_header.py"]
