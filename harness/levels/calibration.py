@@ -38,6 +38,9 @@ __all__ = [
     "CalibrationError",
     "calibrate",
     "tier",
+    "broken_rules",
+    "MAX_CONSTANT_SOLVES",
+    "MAX_RANDOM_SOLVE_RATE",
 ]
 
 #: The from-scratch learner of the calibration: the protocol's default architecture.
@@ -45,6 +48,10 @@ CALIBRATION_ARCH = "entity-transformer@v1"
 BUDGETS = (100_000, 1_000_000)
 EASY_AT_1E5 = 0.8
 MEDIUM_AT_1E6 = 0.5
+#: v2's policy-free rules: at most this many of the 324 constant actions solve a level ...
+MAX_CONSTANT_SOLVES = 3
+#: ... and the random policy's solve rate is below this (the no-op never solves it).
+MAX_RANDOM_SOLVE_RATE = 0.2
 
 
 class CalibrationError(ValueError):
@@ -62,6 +69,24 @@ def tier(row: dict) -> str | None:
     if at_1e6 is None:
         return None
     return "medium" if at_1e6 >= MEDIUM_AT_1E6 else "hard"
+
+
+def broken_rules(row: dict) -> list[str]:
+    """The policy-free rules of ``handmade-*-v2`` that a calibration row breaks ([] if none)."""
+    broken = []
+    if row.get("noop_solved"):
+        broken.append("the no-op policy solves it")
+    if row.get("constant_solves", 0) > MAX_CONSTANT_SOLVES:
+        broken.append(
+            f"{row['constant_solves']} of 324 constant actions solve it "
+            f"(at most {MAX_CONSTANT_SOLVES})"
+        )
+    if row.get("random_solve_rate", 0.0) >= MAX_RANDOM_SOLVE_RATE:
+        broken.append(
+            f"random-policy solve rate {row['random_solve_rate']:.2f} "
+            f"(below {MAX_RANDOM_SOLVE_RATE} required)"
+        )
+    return broken
 
 
 def _cache_path(cache: Path | None, what: str, level_hash: str) -> Path | None:

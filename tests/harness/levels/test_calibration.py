@@ -130,3 +130,13 @@ def test_measurements_store_round_trip(levels, tmp_path):
     )
     with pytest.raises(MeasurementsError, match=r"levels\['a'\].level_hash"):
         load_measurements(path)
+
+
+def test_broken_rules():
+    from harness.levels.calibration import broken_rules
+
+    good = {"noop_solved": False, "constant_solves": 3, "random_solve_rate": 0.19}
+    assert broken_rules(good) == []
+    bad = {"noop_solved": True, "constant_solves": 4, "random_solve_rate": 0.2}
+    got = broken_rules(bad)
+    assert len(got) == 3 and "no-op" in got[0] and "4 of 324" in got[1] and "0.20" in got[2]
