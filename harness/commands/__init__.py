@@ -36,11 +36,23 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["CommandError", "add_json_flag", "comma_list", "positive_int"]
+__all__ = ["CommandError", "DefaultsHelpFormatter", "add_json_flag", "comma_list", "positive_int"]
 
 
 class CommandError(ValueError):
     """A command cannot do what was asked (the message says why and what to do)."""
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``ArgumentDefaultsHelpFormatter`` that appends ``(default: X)`` only where it says
+    something: never when the help text already states its default (it mentions "default"),
+    nor for a default of None or False (a flag, or "not given")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -79,9 +79,18 @@ def register(subparsers) -> None:
         help="a Kinetix level JSON to run instead of the built-in hand-made level "
         "(padded to --size)",
     )
-    p.add_argument("--min-reps", type=positive_int, default=3)
-    p.add_argument("--min-time", type=float, default=3.0)
-    p.add_argument("--max-reps", type=positive_int, default=10)
+    p.add_argument(
+        "--min-reps", type=positive_int, default=3, help="timed repetitions at least (default 3)"
+    )
+    p.add_argument(
+        "--min-time",
+        type=float,
+        default=3.0,
+        help="repeat until this many seconds are timed (default 3.0)",
+    )
+    p.add_argument(
+        "--max-reps", type=positive_int, default=10, help="timed repetitions at most (default 10)"
+    )
     p.add_argument(
         "--compilation-cache", action="store_true", help="allow jax's persistent compilation cache"
     )

@@ -8,11 +8,10 @@ touching pairs and the steps/s.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from harness.commands import CommandError, add_json_flag, positive_int
+from harness.commands import CommandError, DefaultsHelpFormatter, add_json_flag, positive_int
 
 
 def register(subparsers) -> None:
@@ -27,9 +26,9 @@ def register(subparsers) -> None:
         "(one jit-compiled lax.scan of vmap(jax2d.step)) and prints the final positions, "
         "kinetic energy, touching shape pairs and physics steps per second. Exits 1 if the "
         "simulation produced NaN or infinite values.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
-    p.add_argument("--size", default="m", type=str.lower, choices=("s", "m", "l"))
+    p.add_argument("--size", default="m", type=str.lower, choices=("s", "m", "l"), help="env size")
     p.add_argument("--batch", type=positive_int, default=8, help="number of scenes")
     p.add_argument("--seconds", type=float, default=2.0, help="simulated time, s")
     p.add_argument("--drop", type=float, default=1.0, help="largest drop height, m")

@@ -9,12 +9,11 @@ episode; with ``--json`` one JSON object per line:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
-from harness.commands import CommandError, add_json_flag, positive_int
+from harness.commands import CommandError, DefaultsHelpFormatter, add_json_flag, positive_int
 
 
 def register(subparsers) -> None:
@@ -34,7 +33,7 @@ def register(subparsers) -> None:
         "for EPISODES independent first episodes of up to 256 agent steps (2 physics steps "
         "each; sparse +1/-1 reward, dense shaping 0.2) and prints solved, died, length and "
         "return per episode.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument(
         "level",

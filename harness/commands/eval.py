@@ -46,7 +46,11 @@ def register(subparsers) -> None:
         "under jax2d-compat physics, with per-size averages)",
     )
     p.add_argument(
-        "--out", default="leaderboard/records", help="records folder (default leaderboard/records)"
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="records folder (default: leaderboard/records of the checkout, or "
+        "$KINETIX_BENCH_HOME/leaderboard/records; not the current directory)",
     )
     p.add_argument(
         "--cache-dir",
@@ -157,14 +161,41 @@ def _register_finetune(subparsers) -> None:
         "weights is run and recorded beside it. Writes one result record. Long: a CPU budget "
         "of 1e5 takes minutes per level.",
     )
-    p.add_argument("submission", metavar="SUBMISSION")
-    p.add_argument("--benchmark", required=True, metavar="ID")
+    p.add_argument(
+        "submission",
+        metavar="SUBMISSION",
+        help="a submission folder, a registered name or a Hub reference (hf://ORG/NAME); "
+        "exported programs cannot be fine-tuned (no gradients)",
+    )
+    p.add_argument(
+        "--benchmark", required=True, metavar="ID", help="benchmark id (e.g. handmade-s-v1)"
+    )
     p.add_argument("--budget", required=True, help="env steps per level and seed (e.g. 1e5)")
-    p.add_argument("--out", default="leaderboard/records")
-    p.add_argument("--cache-dir", default=None, help="default ~/.cache/kinetix-bench/finetune")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder for the result record (default: leaderboard/records of the checkout, or "
+        "$KINETIX_BENCH_HOME/leaderboard/records)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="cache of trained cells (default ~/.cache/kinetix-bench/finetune)",
+    )
     p.add_argument("--no-scratch", action="store_true", help="skip the from-scratch runs")
-    p.add_argument("--bootstrap-reps", type=positive_int, default=10_000)
-    p.add_argument("--offline", action="store_true")
+    p.add_argument(
+        "--bootstrap-reps",
+        type=positive_int,
+        default=10_000,
+        help="bootstrap replicates of the CIs (default 10000)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network: the bundled copy or the Hub cache only",
+    )
     add_json_flag(p)
     p.set_defaults(func=run_finetune_cmd)
 

@@ -57,9 +57,10 @@ def _stderr(text: str) -> None:
 def _common(p, records: bool = True) -> None:
     p.add_argument(
         "--root",
-        default="leaderboard",
+        default=None,
         metavar="DIR",
-        help="leaderboard folder (default ./leaderboard)",
+        help="leaderboard folder (default: the checkout's leaderboard/, or "
+        "$KINETIX_BENCH_HOME/leaderboard for an installed package; not the current directory)",
     )
     if records:
         p.add_argument(
@@ -76,10 +77,17 @@ def _common(p, records: bool = True) -> None:
         )
 
 
+def _root(args) -> Path:
+    """``--root``, or :func:`harness.levels.home.default_leaderboard_dir`."""
+    from harness.levels.home import default_leaderboard_dir
+
+    return Path(args.root) if args.root is not None else default_leaderboard_dir()
+
+
 def _collect(args):
     from harness.leaderboard.table import collect_records
 
-    root = Path(args.root)
+    root = _root(args)
     folders = [Path(d) for d in args.records]
     if (root / "records").is_dir():
         folders.insert(0, root / "records")
@@ -123,7 +131,7 @@ def _add_build(sub) -> None:
 def run_build(args) -> int:
     from harness.leaderboard.build import build_leaderboard
 
-    root = Path(args.root)
+    root = _root(args)
     if not (root / "records").is_dir() and not args.records:
         raise CommandError(f"{root / 'records'} does not exist (give --root or --records DIR)")
     res = build_leaderboard(
@@ -164,15 +172,21 @@ def _add_refresh(sub) -> None:
         "refresh",
         help="evaluate the bundled submissions on the hand-made benchmarks, then build",
         description="The README's main job. Evaluates every submission folder under "
-        "--submissions (default ./submissions: the bundled baselines) with zero-shot@v1 on the "
-        "bundled hand-made benchmarks (handmade-s/m/l/all-v1, from the bundled level data, "
-        "offline), writes their result records under ROOT/records, then rebuilds the "
-        "leaderboard from every record there (`leaderboard build`). Per-chunk results are "
-        "cached (~/.cache/kinetix-bench/eval), so a second run only rebuilds. Takes a few "
-        "minutes on a laptop CPU the first time.",
+        "--submissions (default: the committed submissions/, the bundled baselines) with "
+        "zero-shot@v1 on the bundled hand-made benchmarks (handmade-s/m/l/all-v1, from the "
+        "bundled level data, offline), writes their result records under ROOT/records, then "
+        "rebuilds the leaderboard from every record there (`leaderboard build`). Per-chunk "
+        "results are cached (~/.cache/kinetix-bench/eval), so a second run only rebuilds. "
+        "Takes a few minutes on a laptop CPU the first time.",
     )
     _common(p, records=False)
-    p.add_argument("--submissions", default="submissions", metavar="DIR")
+    p.add_argument(
+        "--submissions",
+        default=None,
+        metavar="DIR",
+        help="folder of submission folders to score (default: the committed submissions/ of "
+        "the checkout or of the installed package)",
+    )
     p.add_argument(
         "--benchmark",
         action="append",
@@ -191,9 +205,11 @@ def run_refresh(args) -> int:
     import time
 
     from harness.leaderboard.build import build_leaderboard
+    from harness.levels.home import shipped_path
     from harness.scoring.pipeline import score
 
-    root, subs_dir = Path(args.root), Path(args.submissions)
+    root = _root(args)
+    subs_dir = Path(args.submissions) if args.submissions else shipped_path("submissions")
     if not subs_dir.is_dir():
         raise CommandError(f"--submissions {subs_dir}: no such folder")
     subs = sorted(d for d in subs_dir.iterdir() if (d / "config.json").is_file())
@@ -284,11 +300,11 @@ def _add_show(sub) -> None:
 def _load_table(args):
     from harness.leaderboard.table import build_table, read_table
 
-    path = Path(args.root) / "leaderboard.parquet"
+    path = _root(args) / "leaderboard.parquet"
     if path.is_file() and not args.records:
         return read_table(path)
     records, _ = _collect(args)
-    return build_table(records, root=Path(args.root))
+    return build_table(records, root=_root(args))
 
 
 def _fmt(v, lo=None, hi=None, sign=False) -> str:
@@ -460,7 +476,7 @@ def run_push(args) -> int:
     from harness.leaderboard.push import push_leaderboard
 
     res = push_leaderboard(
-        args.root, args.repo, revision=args.revision, message=args.message, dry_run=args.dry_run
+        _root(args), args.repo, revision=args.revision, message=args.message, dry_run=args.dry_run
     )
     if args.json:
         print(json.dumps({"what": "leaderboard-push", **res}), flush=True)

@@ -52,13 +52,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: p.print_help(sys.stderr) or 2)
 
     q = sub.add_parser("list", help="list the requests, oldest first")
-    q.add_argument("--status", choices=("PENDING", "RUNNING", "FINISHED", "FAILED"))
+    q.add_argument(
+        "--status",
+        choices=("PENDING", "RUNNING", "FINISHED", "FAILED"),
+        help="only requests with this status",
+    )
     _add_queue_flag(q)
     add_json_flag(q)
     q.set_defaults(func=_list)
 
     q = sub.add_parser("show", help="show one request")
-    q.add_argument("request_id", metavar="ID")
+    q.add_argument("request_id", metavar="ID", help="the request id (see queue list)")
     _add_queue_flag(q)
     add_json_flag(q)
     q.set_defaults(func=_show)
@@ -97,7 +101,7 @@ def register(subparsers) -> None:
     q.set_defaults(func=_run)
 
     q = sub.add_parser("requeue", help="put a FAILED or dead RUNNING request back to PENDING")
-    q.add_argument("request_id", metavar="ID")
+    q.add_argument("request_id", metavar="ID", help="the request id (see queue list)")
     q.add_argument(
         "--timeout-hours",
         type=float,

@@ -63,11 +63,12 @@ def _add_source_args(p) -> None:
 
 
 def _load(args):
+    from harness.levels.home import shipped_path
     from harness.submissions.loading import load_submission
 
     spec = args.submission
     if spec in ("noop", "random") and not Path(spec).exists():  # the committed ones
-        spec = str(Path(__file__).resolve().parents[2] / "submissions" / spec)
+        spec = str(shipped_path(Path("submissions") / spec))
     return load_submission(
         spec,
         cache_dir=args.cache_dir,

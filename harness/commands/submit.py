@@ -25,11 +25,10 @@ nothing is queued.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from harness.commands import CommandError, add_json_flag, positive_int
+from harness.commands import CommandError, DefaultsHelpFormatter, add_json_flag, positive_int
 
 DEFAULT_BENCHMARK = "handmade-s-v1"
 
@@ -45,7 +44,7 @@ def register(subparsers) -> None:
         "rolls it out briefly on the benchmark's first level. Unless --dry-run is given, it "
         "then queues an evaluation request and prints its id (`kinetix-bench queue run` "
         "evaluates queued requests).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument(
         "path",

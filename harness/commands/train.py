@@ -9,11 +9,10 @@ update on stdout, then the summary.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from harness.commands import CommandError, add_json_flag
+from harness.commands import CommandError, DefaultsHelpFormatter, add_json_flag
 
 
 def register(subparsers) -> None:
@@ -24,7 +23,7 @@ def register(subparsers) -> None:
         "Levels come from the config's levels section: a hand-made level or set, level JSON "
         "files, a benchmark, or an on-device bank of procedural levels (optionally with "
         "SFL sampling).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("config", metavar="CONFIG", help="YAML config file")
     p.add_argument(

@@ -45,7 +45,7 @@ class BuildResult:
 
 
 def build_leaderboard(
-    root: str | os.PathLike = "leaderboard",
+    root: str | os.PathLike | None = None,
     *,
     records: Iterable[str | os.PathLike] = (),
     skip_invalid: bool = False,
@@ -60,8 +60,12 @@ def build_leaderboard(
     ``generated_at`` (ISO time) stamps the page; None uses the newest record's ``created_at``,
     so rebuilding from the same records gives the same page. ``log`` receives notes and
     warnings. Raises :class:`LeaderboardError` when there is no finished record or a record is
-    invalid (unless ``skip_invalid``)."""
+    invalid (unless ``skip_invalid``). ``root`` None:
+    :func:`harness.levels.home.default_leaderboard_dir`."""
     from harness.leaderboard.markdown import markdown_table, update_readme
+    from harness.levels.home import default_leaderboard_dir
+
+    root = default_leaderboard_dir() if root is None else root
     from harness.leaderboard.table import (
         GROUP_KEYS,
         build_table,

@@ -6,6 +6,8 @@ Owns everything between a benchmark id and a checked batch of levels:
   :data:`BENCHMARKS`, :func:`get_benchmark`) and Kinetix's size groups of level ids;
 * :mod:`~harness.levels.loading`: :func:`load_benchmark` (Hub cache, Hub, the bundled copy or a
   local folder; every file and level hash checked) and :func:`find_level`;
+* :mod:`~harness.levels.home`: where shipped data (the bundled copy, the committed submissions)
+  and the project home (leaderboard and records defaults) are, in a checkout or a wheel install;
 * :mod:`~harness.levels.imports`: the local registry of imported level sets
   (``levels import-kinetix``) and what imported benchmarks need from it;
 * :mod:`~harness.levels.manifest`: ``benchmark.json`` (per-file sha256, level-set hashes) and
@@ -18,8 +20,8 @@ Owns everything between a benchmark id and a checked batch of levels:
   :mod:`~harness.levels.hub` (:func:`download_levels`, :func:`push_levels`).
 
 May import: ``jax2d``, ``kinetix`` and ``baselines``; no other ``harness`` subpackage (this is the
-lowest one; ``tests/test_import_graph.py`` checks it). Inside: registry and manifest first, then
-imports, then loading; hub_rules, then hub_backends, then hub.
+lowest one; ``tests/test_import_graph.py`` checks it). Inside: home, registry and manifest
+first, then imports, then loading; hub_rules, then hub_backends, then hub.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ _EXPORTS = {
     "load_benchmark": "harness.levels.loading",
     "is_offline": "harness.levels.loading",
     "find_level": "harness.levels.loading",
+    "HOME_ENV": "harness.levels.home",
+    "shipped_path": "harness.levels.home",
+    "project_home": "harness.levels.home",
+    "default_leaderboard_dir": "harness.levels.home",
+    "default_records_dir": "harness.levels.home",
     "DEFAULT_LEVELS_REPO": "harness.levels.hub_rules",
     "LEVELS_REPO_ENV": "harness.levels.hub_rules",
     "MAX_FILES_PER_COMMIT": "harness.levels.hub_rules",

@@ -62,7 +62,8 @@ __all__ = [
 
 BUNDLED_ENV = "KINETIX_BENCH_BUNDLED_LEVELS"
 OFFLINE_ENV = "KINETIX_BENCH_OFFLINE"
-#: The bundled copy (Hub layout) in a checkout.
+#: The bundled copy (Hub layout) in a checkout (a wheel ships it as data files: see
+#: :func:`bundled_levels_dir`).
 BUNDLED_LEVELS = Path(__file__).resolve().parents[2] / "datasets" / "kinetix-levels"
 
 
@@ -103,8 +104,13 @@ def is_offline(offline: bool | None = None) -> bool:
 
 
 def bundled_levels_dir() -> Path:
-    """The bundled dataset folder (``$KINETIX_BENCH_BUNDLED_LEVELS`` overrides)."""
-    return Path(os.environ.get(BUNDLED_ENV) or BUNDLED_LEVELS)
+    """The bundled dataset folder: ``$KINETIX_BENCH_BUNDLED_LEVELS``, else the checkout's
+    ``datasets/kinetix-levels``, else a wheel install's copy of it
+    (:func:`harness.levels.home.shipped_path`); never relative to the current directory."""
+    from harness.levels.home import shipped_path
+
+    env = os.environ.get(BUNDLED_ENV)
+    return Path(env) if env else shipped_path("datasets/kinetix-levels")
 
 
 def _local_benchmark(spec: str) -> tuple[Benchmark, Path]:

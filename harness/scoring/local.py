@@ -101,7 +101,7 @@ def evaluate_policy(
     initial_carry=None,
     batched: bool = False,
     name: str = "local-policy",
-    out: str | os.PathLike = "leaderboard/records",
+    out: str | os.PathLike | None = None,
     chunk: int = 32,
     bootstrap_reps: int = 10_000,
     offline: bool | None = None,
@@ -120,12 +120,13 @@ def evaluate_policy(
         initial_carry: the recurrent state of ONE env at an episode's start, or None.
         batched: ``policy_fn`` takes a batch axis itself (no vmap).
         name: the record's ``submission.model_id`` (its folder under ``out``).
-        out: the records folder.
+        out: the records folder (default: :func:`harness.levels.home.default_records_dir`).
         chunk, bootstrap_reps, offline, progress, log: as :func:`harness.scoring.score`.
 
     Returns:
         A :class:`harness.scoring.Scored`; ``record["submission"]["verified"]`` is False.
     """
+    from harness.levels.home import default_records_dir
     from harness.levels.loading import load_benchmark
     from harness.scoring.pipeline import _zero_shot
     from harness.scoring.protocols import ProtocolError, ZeroShot, parse_protocol
@@ -176,6 +177,7 @@ def evaluate_policy(
         files={},
         raw_config={"name": name, **spec},
     )
+    out = default_records_dir() if out is None else out
     return _zero_shot(
         sub, loaded, protocol, out, None, chunk, bootstrap_reps, progress, None,
         f"{name} on {bench.id}", started, t0, policy=policy,

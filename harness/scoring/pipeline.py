@@ -46,8 +46,6 @@ DEFAULT_EVAL_CACHE = Path(os.path.expanduser("~/.cache/kinetix-bench/eval"))
 #: Per-(level, seed) fine-tuning outcomes.
 DEFAULT_FINETUNE_CACHE = Path(os.path.expanduser("~/.cache/kinetix-bench/finetune"))
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 @dataclasses.dataclass(frozen=True)
 class Scored:
@@ -96,10 +94,13 @@ class Scored:
 
 def resolve_submission(spec: str | os.PathLike) -> str:
     """``noop`` / ``random`` (when no such folder exists here) name the committed
-    parameter-free submissions under ``submissions/``; anything else is returned unchanged."""
+    parameter-free submissions under ``submissions/`` (the checkout's, or a wheel install's
+    copy); anything else is returned unchanged."""
+    from harness.levels.home import shipped_path
+
     spec = str(spec)
     if spec in ("noop", "random") and not Path(spec).exists():
-        root = _REPO_ROOT / "submissions" / spec
+        root = shipped_path(Path("submissions") / spec)
         if root.is_dir():
             return str(root)
     return spec
@@ -110,7 +111,7 @@ def score(
     benchmark: str,
     protocol="zero-shot@v1",
     *,
-    out: str | os.PathLike = "leaderboard/records",
+    out: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = "default",
     chunk: int = 32,
     bootstrap_reps: int = 10_000,
@@ -129,7 +130,9 @@ def score(
         benchmark: a registered benchmark id or a dataset folder.
         protocol: a protocol id (``zero-shot@v1``, ``kinetix-zero-shot@v1``,
             ``finetune-1e5@v1``, ...) or a protocol object.
-        out: the records folder.
+        out: the records folder (default :func:`harness.levels.home.default_records_dir`: the
+            checkout's ``leaderboard/records`` or ``$KINETIX_BENCH_HOME/leaderboard/records``,
+            never relative to the current directory).
         cache_dir: the per-chunk (zero-shot) or per-run (fine-tuning) result cache that makes
             an interrupted run resume; ``"default"``: :data:`DEFAULT_EVAL_CACHE` /
             :data:`DEFAULT_FINETUNE_CACHE`; ``None``: no cache.
@@ -148,10 +151,13 @@ def score(
     Returns:
         The :class:`Scored` run (the record is already written).
     """
+    from harness.levels.home import default_records_dir
     from harness.levels.loading import load_benchmark
     from harness.scoring.protocols import FineTune, ZeroShot, parse_protocol
     from harness.submissions.loading import Submission, check_compatible, load_submission
     from kinetix.compiled_programs import release_compiled_programs_if_needed
+
+    out = default_records_dir() if out is None else out
 
     # A process that scores many runs (queue run, leaderboard refresh) keeps every program it
     # compiled; drop them before the kernel's memory-map limit is near (a crash otherwise).

@@ -32,6 +32,12 @@ from harness.leaderboard.queue.request import (
     parse_iso,
     transition,
 )
+from harness.levels.home import (
+    checkout_root,
+    default_leaderboard_dir,
+    default_records_dir,
+    project_home,
+)
 
 __all__ = [
     "QUEUE_ENV",
@@ -44,9 +50,11 @@ __all__ = [
 ]
 
 QUEUE_ENV = "KINETIX_BENCH_QUEUE"
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_QUEUE_DIR = REPO_ROOT / "leaderboard" / "requests"
-DEFAULT_RECORDS_DIR = REPO_ROOT / "leaderboard" / "records"
+#: Submission paths under it are stored relative to it: the checkout, or the project home of a
+#: wheel install (:mod:`harness.levels.home`).
+REPO_ROOT = checkout_root() or project_home()
+DEFAULT_QUEUE_DIR = default_leaderboard_dir() / "requests"
+DEFAULT_RECORDS_DIR = default_records_dir()
 
 
 def worker_id() -> str:
