@@ -34,6 +34,7 @@ def test_the_worked_example_runs_as_written(tmp_path, monkeypatch, capsys):
     import harness.scoring.pipeline as pipeline
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KINETIX_BENCH_HOME", str(tmp_path))  # the block's `export` line
     monkeypatch.setattr(pipeline, "DEFAULT_EVAL_CACHE", tmp_path / "eval-cache")
     python, commands = _blocks()
     assert len(commands) == 3
