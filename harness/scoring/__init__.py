@@ -70,6 +70,8 @@ _EXPORTS = {
     "finetune_gain": "harness.scoring.stats",
     "performance_profile": "harness.scoring.stats",
     "RECORD_SCHEMA": "harness.scoring.records",
+    "SCHEMA_FILE": "harness.scoring.records",
+    "result_schema": "harness.scoring.records",
     "RecordError": "harness.scoring.records",
     "result_id": "harness.scoring.records",
     "make_record": "harness.scoring.records",

@@ -15,7 +15,9 @@ mean_length, death_rate``.
 shows such records apart and never ranks them with verified ones. Exported programs add
 ``submission.program`` (their declared interface, platforms and program sha256).
 
-:func:`validate_record` checks a record's structure and types (on write and on read);
+:func:`validate_record` checks a record against the published JSON Schema
+(``harness/scoring/result_schema.json``, :func:`result_schema`; on write, on read and so in
+``leaderboard build``);
 :func:`write_record` writes both files atomically; "identical record" means equal after
 :func:`comparable` drops timestamps and wall-clock fields.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +37,8 @@ import numpy as np
 
 __all__ = [
     "RECORD_SCHEMA",
+    "SCHEMA_FILE",
+    "result_schema",
     "IN_PROCESS_KIND",
     "is_verified",
     "RecordError",
@@ -282,123 +287,91 @@ def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None
 
 
 # ---------------------------------------------------------------------------------- validation
+#: The published JSON Schema (draft 2020-12) of ``result/1`` records, shipped as package data.
+SCHEMA_FILE = "result_schema.json"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
-#: path -> (types, required)
-_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "schema_version": ((str,), True),
-    "result_id": ((str,), True),
-    "status": ((str,), True),
-    "created_at": ((str,), True),
-    "started_at": ((str,), True),
-    "finished_at": ((str, type(None)), True),
-    "submission": ((dict,), True),
-    "submission.model_id": ((str,), True),
-    "submission.checkpoint_sha256": ((str,), True),
-    "submission.architecture": ((str,), True),
-    "submission.obs_type": ((str,), True),
-    "submission.action_type": ((str,), True),
-    "submission.assumed_options": ((dict,), False),
-    "submission.source": ((dict,), False),
-    "submission.verified": ((bool,), False),
-    "submission.program": ((dict,), False),
-    "benchmark": ((dict,), True),
-    "benchmark.benchmark_id": ((str,), True),
-    "benchmark.dataset_repo": ((str,), True),
-    "benchmark.dataset_tag": ((str,), True),
-    "benchmark.dataset_commit": ((str,), True),
-    "benchmark.level_set_sha256": ((str,), True),
-    "benchmark.n_levels": ((int,), True),
-    "protocol": ((dict,), True),
-    "protocol.protocol_id": ((str,), True),
-    "protocol.protocol_version": ((int,), True),
-    "protocol.episodes_per_level": ((int,), True),
-    "seeds": ((dict,), True),
-    "metrics": ((dict,), True),
-    "metrics.solve_rate": ((dict,), True),
-    "metrics.solve_rate.iqm": ((float, int), True),
-    "metrics.solve_rate.mean": ((float, int), True),
-    "metrics.solve_rate.median": ((float, int), True),
-    "metrics.solve_rate.optimality_gap": ((float, int), True),
-    "metrics.solve_rate.ci95": ((dict,), True),
-    "compute": ((dict,), True),
-    "compute.env_steps": ((int,), True),
-    "compute.wall_clock_s": ((float, int), True),
-    "compute.device_kind": ((str,), True),
-    "compute.device_count": ((int,), True),
-    "software": ((dict,), True),
-}
+
+def result_schema() -> dict:
+    """The JSON Schema of ``result/1`` records (``harness/scoring/result_schema.json``), for
+    outside tools too: ``jsonschema.validate(record, result_schema())``."""
+    return copy.deepcopy(_schema())
 
 
-def _get(d: dict, path: str):
-    cur = d
-    for part in path.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            raise KeyError(path)
-        cur = cur[part]
-    return cur
+@functools.cache
+def _schema() -> dict:
+    from importlib.resources import files
+
+    return json.loads(files("harness.scoring").joinpath(SCHEMA_FILE).read_text("utf-8"))
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(_schema())
+    cls.check_schema(_schema())
+    return cls(_schema())
+
+
+def _field(path) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _message(e) -> str:
+    """One jsonschema error as ``record: field 'a.b' ...`` (the field and the problem)."""
+    path = list(e.absolute_path)
+    v, rule = e.instance, e.validator
+    if rule == "required":
+        missing = next(k for k in e.validator_value if k not in v)
+        return f"record: field {_field([*path, missing])!r} is missing"
+    where = f"record: field {_field(path) or '(the record)'!r}"
+    if rule == "type":
+        want = (
+            e.validator_value if isinstance(e.validator_value, str) else "/".join(e.validator_value)
+        )
+        return f"{where} must be {want}, got {v!r}"
+    if rule in ("minimum", "maximum"):
+        lo, hi = (e.schema.get(k) for k in ("minimum", "maximum"))
+        rng = (
+            f"[{lo}, {hi}]" if lo is not None and hi is not None else f"{rule} {e.validator_value}"
+        )
+        return f"{where} = {v!r} is outside {rng}"
+    if rule == "const":
+        return f"{where} must be {e.validator_value!r}, got {v!r}"
+    if rule == "enum":
+        return f"{where} must be one of {tuple(e.validator_value)}, got {v!r}"
+    if rule == "pattern":
+        what = {
+            _HEX64.pattern: "a sha256 hex digest",
+            _TS.pattern: "an ISO-8601 UTC time (…Z)",
+            "^[0-9a-f]{40}$": "a 40-hex commit sha",
+        }.get(e.validator_value, f"a string matching {e.validator_value}")
+        return f"{where} must be {what}, got {v!r}"
+    if rule in ("minItems", "maxItems"):
+        return f"{where} must be [low, high], got {v!r}"
+    return f"{where}: {e.message}"
 
 
 def validate_record(record: dict) -> dict:
-    """Checks required fields, their types and values; raises :class:`RecordError`."""
+    """Checks a record against the published JSON Schema (:func:`result_schema`) and the one
+    rule it cannot state (each ``ci95`` interval has low <= high); raises :class:`RecordError`
+    naming the field and the problem."""
     if not isinstance(record, dict):
         raise RecordError("record: expected a JSON object")
-    for path, (types, required) in _FIELDS.items():
-        try:
-            v = _get(record, path)
-        except KeyError:
-            if required:
-                raise RecordError(f"record: field {path!r} is missing") from None
-            continue
-        if (isinstance(v, bool) and bool not in types) or not isinstance(v, types):
-            names = "/".join(t.__name__ for t in types)
-            raise RecordError(f"record: field {path!r} must be {names}, got {v!r}")
-    if record["schema_version"] != RECORD_SCHEMA:
-        raise RecordError(
-            f"record: schema_version {record['schema_version']!r} is not {RECORD_SCHEMA!r}"
-        )
-    if record["status"] not in STATUSES:
-        raise RecordError(f"record: status must be one of {STATUSES}, got {record['status']!r}")
-    sub = record["submission"]
-    if sub.get("kind") == IN_PROCESS_KIND and sub.get("verified") is not False:
-        raise RecordError(
-            "record: field 'submission.verified' must be false for an in-process policy "
-            f"(submission.kind {IN_PROCESS_KIND!r})"
-        )
-    src = record["submission"].get("source")
-    if src is not None and not (
-        isinstance(src.get("repo"), str)
-        and isinstance(src.get("revision"), str)
-        and isinstance(src.get("subfolder"), str | type(None))
-        and isinstance(src.get("commit"), str)
-        and re.match(r"^[0-9a-f]{40}$", src["commit"])
-    ):
-        raise RecordError(
-            "record: field 'submission.source' must hold repo, subfolder, revision and a "
-            f"40-hex commit, got {src!r}"
-        )
-    for path in ("result_id", "benchmark.level_set_sha256"):
-        if not _HEX64.match(_get(record, path)):
-            raise RecordError(f"record: field {path!r} must be a sha256 hex digest")
-    for path in ("created_at", "started_at"):
-        if not _TS.match(_get(record, path)):
-            raise RecordError(f"record: field {path!r} must be an ISO-8601 UTC time (…Z)")
-    sr = record["metrics"]["solve_rate"]
+    errors = list(_validator().iter_errors(record))
+    if errors:
+        # the deepest, then first in document order: the most specific field
+        best = min(errors, key=lambda e: (-len(e.absolute_path), list(map(str, e.absolute_path))))
+        raise RecordError(_message(best))
+    ci95 = record["metrics"]["solve_rate"]["ci95"]
     for k in ("iqm", "mean", "median"):
-        if not 0.0 <= sr[k] <= 1.0:
-            raise RecordError(f"record: metrics.solve_rate.{k} = {sr[k]} is outside [0, 1]")
-        # a percentile bootstrap interval need not contain the point estimate (median of
-        # discrete scores), so only its shape and range are checked
-        ci = sr["ci95"].get(k)
-        if not (
-            isinstance(ci, list)
-            and len(ci) == 2
-            and all(isinstance(c, (int, float)) for c in ci)
-            and -1e-9 <= ci[0] <= ci[1] <= 1.0 + 1e-9
-        ):
+        lo, hi = ci95[k]
+        if lo > hi:
             raise RecordError(
-                f"record: metrics.solve_rate.ci95.{k} must be [low, high] within [0, 1], got {ci!r}"
+                f"record: field 'metrics.solve_rate.ci95.{k}' must be [low, high] with "
+                f"low <= high, got {ci95[k]!r}"
             )
     return record
 
