@@ -14,7 +14,8 @@ Modules: :mod:`kinetix.sizes`, :mod:`kinetix.level`, :mod:`kinetix.validate`,
 :mod:`kinetix.observations`, :mod:`kinetix.reward`, :mod:`kinetix.env`,
 :mod:`kinetix.policies`, :mod:`kinetix.rollout`, :mod:`kinetix.kinetix_json` (import of Kinetix
 JSON; export in :mod:`kinetix.kinetix_json_export`), :mod:`kinetix.render` (rendering),
-:mod:`kinetix.generator` (procedural levels).
+:mod:`kinetix.generator` (procedural levels), :mod:`kinetix.gymnax_env` (a gymnax
+``Environment`` with the level distribution in its params; needs the optional gymnax).
 """
 
 from kinetix.actions import ACTION_TYPES, action_space, noop_action, random_action
@@ -168,3 +169,16 @@ __all__ = [
     "unstack_levels",
     "validate_level",
 ]
+
+#: Names of :mod:`kinetix.gymnax_env`, imported on first use: it needs the optional gymnax
+#: (``pip install "kinetix-bench[gymnax]"``), so ``import kinetix`` never does.
+_GYMNAX_EXPORTS = ("GymnaxKinetix", "GymnaxParams", "MultiDiscreteBox", "gymnax_space")
+__all__ += list(_GYMNAX_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _GYMNAX_EXPORTS:
+        import kinetix.gymnax_env as _gymnax_env
+
+        return getattr(_gymnax_env, name)
+    raise AttributeError(f"module 'kinetix' has no attribute {name!r}")
