@@ -34,6 +34,14 @@ def add_subcommands(sub) -> None:
     )
     p.add_argument("--level", action="append", default=[], metavar="ID", help="level id (repeat)")
     p.add_argument(
+        "--benchmark",
+        default=None,
+        metavar="ID",
+        help="measure this benchmark's levels instead of the registered hand-made ones (e.g. "
+        "kinetix-original-v1 after 'levels import-kinetix'); needs --store, since only the "
+        "hand-made measurements are committed",
+    )
+    p.add_argument(
         "--budget",
         type=comma_list(float, "--budget"),
         action="extend",
@@ -70,10 +78,27 @@ def run_calibrate(args) -> int:
     unknown = wanted - set(hm.REGISTRY)
     if unknown:
         raise CommandError(f"--level: unknown level id(s) {', '.join(sorted(unknown))}")
-    cache = args.cache_dir or str(Path.home() / ".cache" / "kinetix-bench" / "calibration")
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
+
+    cache = args.cache_dir or str(Path.home() / ".cache" / "kinetix-bench" / "calibration")
+    if args.benchmark is not None:
+        if args.store is None:
+            raise CommandError("--benchmark: give --store FILE for the measurements")
+        if args.level or args.size:
+            raise CommandError("--benchmark: measures the whole benchmark (no --level / --size)")
+        from harness.levels.loading import load_benchmark
+
+        loaded = load_benchmark(args.benchmark, device=False, log=log)
+        groups = [(loaded.benchmark.size, loaded.levels, loaded.level_ids)]
+    else:
+        groups = []
+        for size in sizes:
+            cert = [c for c in hm.certified_levels(size) if not wanted or c[0].id in wanted]
+            if cert:
+                lv = stack_levels([lv for _, lv, _ in cert], size=size)
+                groups.append((size, lv, [e.id for e, _, _ in cert]))
 
     def progress(stage, total):
         from tqdm.auto import tqdm
@@ -81,12 +106,7 @@ def run_calibrate(args) -> int:
         bar = tqdm(total=total, desc=stage, unit="lvl", disable=args.no_progress, leave=False)
         return bar.update
 
-    for size in sizes:
-        cert = [c for c in hm.certified_levels(size) if not wanted or c[0].id in wanted]
-        if not cert:
-            continue
-        levels = stack_levels([lv for _, lv, _ in cert], size=size)
-        ids = [e.id for e, _, _ in cert]
+    for size, levels, ids in groups:
         rows = calibrate(
             levels,
             level_hashes(levels),

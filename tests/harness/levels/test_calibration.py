@@ -140,3 +140,20 @@ def test_broken_rules():
     bad = {"noop_solved": True, "constant_solves": 4, "random_solve_rate": 0.2}
     got = broken_rules(bad)
     assert len(got) == 3 and "no-op" in got[0] and "4 of 324" in got[1] and "0.20" in got[2]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--size", "x"], "--size: unknown size"),
+        (["--budget", "1e6,1e5"], "--budget: must be positive and increasing"),
+        (["--level", "handmade-s/nope"], "--level: unknown level id"),
+        (["--benchmark", "handmade-s-v1"], "--benchmark: give --store"),
+        (["--benchmark", "handmade-s-v1", "--store", "x.json", "--size", "s"], "no --level"),
+    ],
+)
+def test_calibrate_cli_refuses_bad_input(argv, message, capsys):
+    from harness import cli
+
+    assert cli.main(["levels", "calibrate", "--no-progress", *argv]) == 2
+    assert message in capsys.readouterr().err
