@@ -35,8 +35,17 @@ Conventions:
 from __future__ import annotations
 
 import argparse
+import os
 
-__all__ = ["CommandError", "DefaultsHelpFormatter", "add_json_flag", "comma_list", "positive_int"]
+__all__ = [
+    "CommandError",
+    "DefaultsHelpFormatter",
+    "add_json_flag",
+    "comma_list",
+    "load_level_arg",
+    "load_submission_arg",
+    "positive_int",
+]
 
 
 class CommandError(ValueError):
@@ -95,3 +104,26 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def load_level_arg(path: str, dataset: str | None = None):
+    """A level named on the command line: a Kinetix JSON file or a dataset level id."""
+    from kinetix import load_kinetix_json
+
+    if os.path.isfile(path):
+        return load_kinetix_json(path)
+    if "/" in path and not path.endswith(".json") and not os.path.isabs(path):
+        from harness.levels.loading import find_level
+
+        return find_level(path, dataset)[0]
+    raise CommandError(
+        f"level file not found: {path} (give the path of a Kinetix JSON or a dataset level id)"
+    )
+
+
+def load_submission_arg(spec: str, offline: bool = False):
+    """A submission named on the command line (folder, ``noop`` / ``random``, ``hf://``)."""
+    from harness.scoring.pipeline import resolve_submission
+    from harness.submissions.loading import load_submission
+
+    return load_submission(resolve_submission(spec), offline=offline or None)

@@ -1,19 +1,25 @@
 """``kinetix-bench env``: run the Kinetix environment from the command line.
 
-``env rollout LEVEL`` rolls out a parameter-free policy (``noop`` or ``random``) on a level for
-K first episodes (each up to 256 agent steps, auto-reset ignored) and prints one line per
-episode; with ``--json`` one JSON object per line:
-``{"level", "policy", "seed", "episode", "solved", "died", "length", "return", "size",
-"setting", "solver"}``. Episode i uses the key ``fold_in(PRNGKey(seed), i)``.
+``env rollout LEVEL`` rolls out a parameter-free policy (``noop`` or ``random``), or with
+``--submission SUB`` any submission (:mod:`harness.scoring.episodes`), on a level for K first
+episodes (each up to 256 agent steps, auto-reset ignored) and prints one line per episode; with
+``--json`` one JSON object per line: ``{"level", "policy", "submission", "seed", "episode",
+"solved", "died", "length", "return", "size", "setting", "solver"}``. Episode i uses the key
+``fold_in(PRNGKey(seed), i)``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-from harness.commands import CommandError, DefaultsHelpFormatter, add_json_flag, positive_int
+from harness.commands import (
+    DefaultsHelpFormatter,
+    add_json_flag,
+    load_level_arg,
+    load_submission_arg,
+    positive_int,
+)
 
 
 def register(subparsers) -> None:
@@ -47,14 +53,28 @@ def register(subparsers) -> None:
         default=None,
         help="level dataset folder for dataset level ids (default: the bundled copy)",
     )
-    p.add_argument("--policy", choices=("noop", "random"), default="noop")
+    p.add_argument(
+        "--policy",
+        choices=("noop", "random"),
+        default="noop",
+        help="parameter-free policy to roll out",
+    )
+    p.add_argument(
+        "--submission",
+        metavar="SUB",
+        default=None,
+        help="roll out this submission instead (a folder, noop/random, hf://ORG/NAME[@REV] or "
+        "an exported program; its own size, obs and action types)",
+    )
+    p.add_argument("--offline", action="store_true", help="never contact the Hub")
     p.add_argument("--seed", type=int, default=0, help="seed of the episode keys")
     p.add_argument("--episodes", type=positive_int, default=1, help="number of episodes")
     p.add_argument(
         "--setting",
         choices=sorted(PHYSICS_SETTINGS),
-        default="default",
-        help="physics setting (jax2d-compat: Jax2D's behaviour, for parity with Kinetix)",
+        default=None,
+        help="physics setting (default: default, or jax2d-compat for a Kinetix checkpoint "
+        "submission; jax2d-compat: Jax2D's behaviour, for parity with Kinetix)",
     )
     p.add_argument(
         "--solver",
@@ -72,23 +92,10 @@ def register(subparsers) -> None:
         "--action-type",
         choices=("multi_discrete", "discrete", "continuous"),
         default="multi_discrete",
+        help="action space of --policy (a submission uses its own)",
     )
     add_json_flag(p)
     p.set_defaults(func=run_rollout)
-
-
-def _load_level(path: str, dataset: str | None = None):
-    from kinetix import load_kinetix_json
-
-    if os.path.isfile(path):
-        return load_kinetix_json(path)
-    if "/" in path and not path.endswith(".json") and not os.path.isabs(path):
-        from harness.levels.loading import find_level
-
-        return find_level(path, dataset)[0]
-    raise CommandError(
-        f"level file not found: {path} (give the path of a Kinetix JSON or a dataset level id)"
-    )
 
 
 def run_rollout(args) -> int:
@@ -98,21 +105,40 @@ def run_rollout(args) -> int:
     from kinetix import EnvConfig, validate_level
     from kinetix.rollout import compiled_first_episodes
 
-    level = validate_level(_load_level(args.level, args.dataset))
-    size = args.size or level.size
-    config = EnvConfig(
-        size=size, action_type=args.action_type, physics_setting=args.setting, solver=args.solver
-    )
-    if not args.json:
-        print(f"compiling a rollout for size {config.size} ...", file=sys.stderr)
-    fn = compiled_first_episodes(config, args.policy, 256)
-    base = jax.random.PRNGKey(args.seed)
-    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(np.arange(args.episodes))
-    out = jax.device_get(fn(level, keys))
+    level = validate_level(load_level_arg(args.level, args.dataset))
+    if args.submission:
+        from harness.scoring.episodes import submission_episodes
+
+        sub = load_submission_arg(args.submission, args.offline)
+        if not args.json:
+            print(f"compiling a rollout of {sub.id} ...", file=sys.stderr)
+        if args.size:
+            from kinetix.level import pad_level
+
+            level = pad_level(level, args.size)
+        out, config = submission_episodes(
+            sub, level, episodes=args.episodes, seed=args.seed, setting=args.setting
+        )
+    else:
+        sub = None
+        size = args.size or level.size
+        config = EnvConfig(
+            size=size,
+            action_type=args.action_type,
+            physics_setting=args.setting,
+            solver=args.solver,
+        )
+        if not args.json:
+            print(f"compiling a rollout for size {config.size} ...", file=sys.stderr)
+        fn = compiled_first_episodes(config, args.policy, 256)
+        base = jax.random.PRNGKey(args.seed)
+        keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(np.arange(args.episodes))
+        out = jax.device_get(fn(level, keys))
     for i in range(args.episodes):
         record = {
             "level": args.level,
-            "policy": args.policy,
+            "policy": args.policy if sub is None else None,
+            "submission": sub.id if sub is not None else None,
             "seed": args.seed,
             "episode": i,
             "solved": bool(out["solved"][i]),

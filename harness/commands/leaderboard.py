@@ -1,12 +1,13 @@
 """``kinetix-bench leaderboard``: build, show, compare and publish the leaderboard.
 
-* ``leaderboard build [--root leaderboard] [--records DIR ...] [--skip-invalid] [--no-page]
-  [--no-gallery] [--json]``: collects the result records under ``ROOT/records`` (and the extra
-  folders), validates them, ranks them (:mod:`harness.leaderboard.table`) and writes
-  ``ROOT/leaderboard.parquet``, ``ROOT/leaderboard.csv``, the Markdown block of
-  ``ROOT/README.md`` and ``ROOT/index.html`` (:func:`harness.leaderboard.page.render_page`, with
-  the hand-made level gallery). JSON: ``{"what": "leaderboard-build", "files", "rows",
-  "groups", "records", "notes", "skipped"}``.
+* ``leaderboard build [--root DIR] [--records DIR ...] [--skip-invalid] [--no-page] [--no-gallery]
+  [--gifs [--gif-budget MIB]] [--json]``: collects the result records under ``ROOT/records`` (and
+  the extra folders), validates them, ranks them (:mod:`harness.leaderboard.table`) and writes
+  ``ROOT/leaderboard.parquet``, ``ROOT/leaderboard.csv``, the Markdown block of ``ROOT/README.md``
+  and ``ROOT/index.html`` (:func:`harness.leaderboard.page.render_page`, with the hand-made level
+  gallery). JSON: ``{"what": "leaderboard-build", "files", "rows", "groups", "records", "notes",
+  "skipped"}``. With ``--gifs``, GIFs of the reference agents on the hand-made levels
+  (:mod:`harness.leaderboard.gallery_gifs`) within ``--gif-budget``.
 * ``leaderboard show [--benchmark ID] [--protocol P] [--json]``: prints the table (from
   ``ROOT/leaderboard.parquet``, or built in memory when it is absent or ``--records`` is given),
   one aligned block per group. JSON: one ``{"what": "leaderboard-row", ...columns}`` per row.
@@ -124,6 +125,27 @@ def _add_build(sub) -> None:
     p.add_argument("--no-page", action="store_true", help="do not write index.html")
     p.add_argument("--no-gallery", action="store_true", help="index.html without the gallery")
     p.add_argument("--thumb", type=positive_int, default=96, help="gallery thumbnail px (96)")
+    p.add_argument(
+        "--gifs",
+        action="store_true",
+        help="also write GIFs of the reference agents (the committed submissions, or "
+        "--gif-submission) on every hand-made level under ROOT/gifs and link them from the "
+        "gallery, as far as --gif-budget allows (rollouts are cached)",
+    )
+    p.add_argument(
+        "--gif-budget",
+        type=float,
+        default=8.0,
+        metavar="MIB",
+        help="total size of the GIFs the page links, MiB (default 8)",
+    )
+    p.add_argument(
+        "--gif-submission",
+        action="append",
+        default=None,
+        metavar="SUB",
+        help="a reference agent for the GIFs (repeat; default: every committed submission)",
+    )
     add_json_flag(p)
     p.set_defaults(func=run_build)
 
@@ -140,6 +162,9 @@ def run_build(args) -> int:
         skip_invalid=args.skip_invalid,
         page=not args.no_page,
         gallery=not args.no_gallery,
+        gifs=args.gifs,
+        gif_budget=int(args.gif_budget * 2**20),
+        gif_submissions=args.gif_submission,
         thumb=args.thumb,
         log=_stderr,
     )

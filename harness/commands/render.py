@@ -2,9 +2,11 @@
 
 ``render LEVEL --out FILE.png`` draws the level's start (or the state after ``--steps N`` agent
 steps of ``--policy``); ``render LEVEL --out FILE.gif`` rolls out ``--policy`` (noop or random)
-until the first episode ends or ``--steps`` (default 256) agent steps pass, and saves one frame
-per agent step at 30 frames per second (real time: 2 physics steps of 1/60 s per agent step).
-LEVEL is a Kinetix level JSON file. Files are written atomically.
+or ``--submission SUB`` (any submission: a folder, a registered name, ``hf://...``, an exported
+program; :mod:`harness.scoring.episodes`) until the first episode ends or ``--steps`` (default
+256) agent steps pass, and saves one frame per agent step at 30 frames per second (real time: 2
+physics steps of 1/60 s per agent step). LEVEL is a Kinetix level JSON file or a dataset level
+id (``handmade-s/tilt_plate``, looked up in ``--dataset``). Files are written atomically.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import json
 import os
 import sys
 
-from harness.commands import CommandError, add_json_flag, positive_int
+from harness.commands import (
+    CommandError,
+    add_json_flag,
+    load_level_arg,
+    load_submission_arg,
+    positive_int,
+)
 
 _FORMATS = (".png", ".gif")
 
@@ -24,18 +32,38 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "render",
         help="draw a level (PNG) or an episode of a simple policy on it (GIF)",
-        description="Draws LEVEL (a Kinetix level JSON file) as the Kinetix renderer does "
+        description="Draws LEVEL (a Kinetix level JSON file or a dataset level id) as the "
+        "Kinetix renderer does "
         "(role colours, static shapes darker, joints coloured by motor binding, thrusters), "
         "anti-aliased. With --out FILE.png: the level's start, or the state after --steps "
-        "agent steps of --policy. With --out FILE.gif: an episode of --policy until it ends or "
-        "--steps agent steps pass, one frame per agent step.",
+        "agent steps of --policy (or --submission). With --out FILE.gif: an episode of --policy or "
+        "of --submission (any submission) until it ends or --steps agent steps pass, one "
+        "frame per agent step.",
     )
-    p.add_argument("level", metavar="LEVEL", help="path of a Kinetix level JSON file")
+    p.add_argument(
+        "level",
+        metavar="LEVEL",
+        help="a Kinetix level JSON file, or a dataset level id such as handmade-s/tilt_plate",
+    )
+    p.add_argument(
+        "--dataset",
+        metavar="DIR",
+        default=None,
+        help="level dataset folder for dataset level ids (default: the bundled copy)",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="output file, .png or .gif")
     p.add_argument(
         "--policy", choices=("noop", "random"), default="noop", help="policy (default: noop)"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random policy (default: 0)")
+    p.add_argument(
+        "--submission",
+        metavar="SUB",
+        default=None,
+        help="roll out this submission instead of --policy: a folder, noop/random, "
+        "hf://ORG/NAME[@REV] or an exported program",
+    )
+    p.add_argument("--offline", action="store_true", help="never contact the Hub")
+    p.add_argument("--seed", type=int, default=0, help="seed of the episode's keys (default: 0)")
     p.add_argument(
         "--steps",
         type=int,
@@ -52,19 +80,12 @@ def register(subparsers) -> None:
     p.add_argument(
         "--setting",
         choices=sorted(PHYSICS_SETTINGS),
-        default="default",
-        help="physics setting of the rollout (default: default; jax2d-compat: as Jax2D)",
+        default=None,
+        help="physics setting of the rollout (default: default, or jax2d-compat for a Kinetix "
+        "checkpoint submission; jax2d-compat: as Jax2D)",
     )
     add_json_flag(p)
     p.set_defaults(func=run)
-
-
-def _load_level(path: str):
-    from kinetix.kinetix_json import load_kinetix_json
-
-    if not os.path.isfile(path):
-        raise CommandError(f"level file not found: {path} (give the path of a Kinetix JSON)")
-    return load_kinetix_json(path)
 
 
 def run(args) -> int:
@@ -87,15 +108,24 @@ def run(args) -> int:
     if downscale > 100:
         raise CommandError(f"--downscale must be at most 100, got {downscale}")
 
-    level = _load_level(args.level)
+    level = load_level_arg(args.level, args.dataset)
+    sub = load_submission_arg(args.submission, args.offline) if args.submission else None
+    who = sub.id if sub is not None else args.policy
     summary = {"steps": 0, "done": False, "solved": False, "died": False, "return": 0.0}
     if steps > 0:
         if not args.json:
-            print(f"rolling out {args.policy} for up to {steps} steps ...", file=sys.stderr)
-        config = EnvConfig(size=level.size, physics_setting=args.setting)
-        scenes, summary = episode_scenes(
-            level, args.policy, seed=args.seed, max_steps=steps, config=config
-        )
+            print(f"rolling out {who} for up to {steps} steps ...", file=sys.stderr)
+        if sub is not None:
+            from harness.scoring.episodes import submission_episode_scenes
+
+            scenes, level, summary = submission_episode_scenes(
+                sub, level, seed=args.seed, max_steps=steps, setting=args.setting
+            )
+        else:
+            config = EnvConfig(size=level.size, physics_setting=args.setting)
+            scenes, summary = episode_scenes(
+                level, args.policy, seed=args.seed, max_steps=steps, config=config
+            )
     if gif:
         frames = render_frames(
             scenes,
@@ -120,7 +150,8 @@ def run(args) -> int:
         "what": "render",
         "level": args.level,
         "out": args.out,
-        "policy": args.policy,
+        "policy": args.policy if sub is None else None,
+        "submission": sub.id if sub is not None else None,
         "seed": args.seed,
         "frames": int(shape[0]),
         "width": int(shape[2]),

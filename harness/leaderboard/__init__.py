@@ -6,6 +6,8 @@
   one benchmark, protocol and level set: P(A > B), IQM difference, per-level differences;
 * :mod:`~harness.leaderboard.push`: the leaderboard folder to a Hub dataset repo, one commit;
 * :mod:`~harness.leaderboard.gallery_data`: thumbnails and solve rates of the hand-made levels;
+* :mod:`~harness.leaderboard.gallery_gifs`: GIFs of the reference agents on them, within the
+  page budget;
 * :mod:`~harness.leaderboard.markdown`: the Markdown table and the README block;
 * :mod:`~harness.leaderboard.page` (+ ``page_assets``, ``plots``, ``gallery``, ``screenshot``):
   the static ``index.html`` and its screenshots in headless Chromium;
@@ -39,6 +41,8 @@ _EXPORTS = {
     "plan_leaderboard_push": "harness.leaderboard.push",
     "push_leaderboard": "harness.leaderboard.push",
     "hand_made_gallery": "harness.leaderboard.gallery_data",
+    "hand_made_gifs": "harness.leaderboard.gallery_gifs",
+    "DEFAULT_GIF_BUDGET": "harness.leaderboard.gallery_gifs",
     "markdown_table": "harness.leaderboard.markdown",
     "update_readme": "harness.leaderboard.markdown",
     "PageError": "harness.leaderboard.page",

@@ -52,6 +52,9 @@ def build_leaderboard(
     page: bool = True,
     gallery: bool = True,
     thumb: int = 96,
+    gifs: bool = False,
+    gif_budget: int | None = None,
+    gif_submissions=None,
     generated_at: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> BuildResult:
@@ -61,11 +64,12 @@ def build_leaderboard(
     so rebuilding from the same records gives the same page. ``log`` receives notes and
     warnings. Raises :class:`LeaderboardError` when there is no finished record or a record is
     invalid (unless ``skip_invalid``). ``root`` None:
-    :func:`harness.levels.home.default_leaderboard_dir`."""
+    :func:`harness.levels.home.default_leaderboard_dir`. ``gifs``: also write GIFs of the
+    reference agents (``gif_submissions``, default the committed submissions) on the gallery's
+    levels under ``root/gifs`` and link them from the gallery, at most ``gif_budget`` bytes
+    (default :data:`~harness.leaderboard.gallery_gifs.DEFAULT_GIF_BUDGET`;
+    :mod:`harness.leaderboard.gallery_gifs`)."""
     from harness.leaderboard.markdown import markdown_table, update_readme
-    from harness.levels.home import default_leaderboard_dir
-
-    root = default_leaderboard_dir() if root is None else root
     from harness.leaderboard.table import (
         GROUP_KEYS,
         build_table,
@@ -73,9 +77,10 @@ def build_leaderboard(
         load_per_level,
         write_table,
     )
+    from harness.levels.home import default_leaderboard_dir
 
     say = log or (lambda s: None)
-    root = Path(root)
+    root = Path(default_leaderboard_dir() if root is None else root)
     folders = [Path(d) for d in records]
     if (root / "records").is_dir() and (root / "records").resolve() not in {
         f.resolve() for f in folders
@@ -107,6 +112,14 @@ def build_leaderboard(
 
         per_level = load_per_level(table, root)
         cards = hand_made_gallery(table, per_level, size=thumb, log=say) if gallery else None
+        if cards and gifs:
+            from harness.leaderboard.gallery_gifs import DEFAULT_GIF_BUDGET, hand_made_gifs
+
+            budget = DEFAULT_GIF_BUDGET if gif_budget is None else gif_budget
+            links = hand_made_gifs(root, submissions=gif_submissions, budget_bytes=budget, log=say)
+            for card in cards:
+                card["gifs"] = links.get(card["level_hash"], [])
+            files += [root / g["href"] for gs in links.values() for g in gs]
         stamp = generated_at or max(str(t) for t in table["created_at"])
         files.append(
             render_page(table, per_level, root / "index.html", gallery=cards, generated_at=stamp)

@@ -2,8 +2,10 @@
 
 The gallery is a grid of cards, one per level, grouped by dataset config (in the order given):
 the level's thumbnail embedded as a base64 PNG ``data:`` URI (no external files), its id, its
-config and the best solve rate any submission reached on it. :func:`check_gallery` validates
-the input (``render_page`` calls it first); every string is escaped with :func:`html.escape`.
+config, the best solve rate any submission reached on it and, when the build made them
+(:mod:`harness.leaderboard.gallery_gifs`), links to GIFs of the reference agents on it (files
+beside the page, relative links). :func:`check_gallery` validates the input (``render_page``
+calls it first); every string is escaped with :func:`html.escape`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import html
 import math
 import struct
+import urllib.parse
 
 __all__ = ["check_gallery", "png_size", "render_gallery"]
 
@@ -56,13 +59,20 @@ def _card(item: dict) -> str:
     else:
         best, tip, data_rate = '<span class="who">not evaluated</span>', "", ""
     name = level_id.rsplit("/", 1)[-1]
+    links = [
+        f'<a href="{_e(urllib.parse.quote(g["href"], safe="/"))}" '
+        f'title="{_e(g["submission_id"] + " on " + level_id)}">{_e(g["submission_id"])}</a>'
+        for g in item.get("gifs") or ()
+    ]
+    sep = " \u00b7 "
+    gif = f'<span class="gifs">GIF: {sep.join(links)}</span>' if links else ""
     return (
         f'<figure class="level-card" data-level-id="{_e(level_id)}" data-config="{_e(config)}" '
         f'data-best-rate="{data_rate}" title="{_e(tip)}">'
         f'<img src="{uri}" alt="{_e("level " + level_id)}"{dims}>'
         f'<figcaption><span class="level-name">{_e(name)}</span>'
         f'<code class="level-id">{_e(level_id)}</code>'
-        f'<span class="best">{best}</span></figcaption></figure>'
+        f'<span class="best">{best}</span>{gif}</figcaption></figure>'
     )
 
 
@@ -82,6 +92,20 @@ def check_gallery(gallery, error: type[Exception] = ValueError) -> list[dict]:
         png = item.get("thumbnail_png")
         if not isinstance(png, (bytes, bytearray)) or not bytes(png).startswith(PNG_SIGNATURE):
             raise error(f"gallery[{i}].thumbnail_png: expected PNG bytes")
+        for j, g in enumerate(item.get("gifs") or ()):
+            href = g.get("href") if isinstance(g, dict) else None
+            if (
+                not isinstance(href, str)
+                or not href.endswith(".gif")
+                or href.startswith("/")
+                or ":" in href
+                or ".." in href.split("/")
+                or not isinstance(g.get("submission_id"), str)
+            ):
+                raise error(
+                    f"gallery[{i}].gifs[{j}]: expected {{submission_id, href}} with a relative "
+                    f".gif href, got {g!r}"
+                )
         solved = item.get("solved_by")
         if solved is not None and not isinstance(solved, dict):
             raise error(f"gallery[{i}].solved_by: expected a dict of solve rates or None")
@@ -99,7 +123,7 @@ def render_gallery(items: list[dict]) -> str:
     """The gallery ``<section>``: one ``<h3>`` and card grid per config, in order of first use.
 
     ``items``: dicts ``{level_id: str, config: str, thumbnail_png: bytes, solved_by:
-    {submission_id: solve rate in [0, 1]} or None}``.
+    {submission_id: solve rate in [0, 1]} or None, gifs: [{submission_id, href}] (optional)}``.
     """
     configs: dict[str, list[dict]] = {}
     for item in items:

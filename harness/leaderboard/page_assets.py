@@ -69,6 +69,7 @@ font-size:.85rem}
 .level-name{font-weight:600;word-break:break-word}
 .level-id{font-size:11px;word-break:break-all}
 .best .who{color:#4b5563}
+.level-card .gifs{font-size:12px;color:#4b5563}
 footer{color:#6b7280;font-size:.8rem;text-align:center}
 @media (max-width:700px){main{padding:12px 8px}header,section{padding:12px}}
 """

@@ -31,9 +31,9 @@ MAX_FILES = 2000
 _SKIP_SUFFIXES = (".tmp", ".part", ".lock", "~")
 
 
-def _record_files(root: Path) -> list[str]:
+def _record_files(root: Path, folder: str = "records") -> list[str]:
     out = []
-    for dirpath, dirnames, filenames in os.walk(root / "records"):
+    for dirpath, dirnames, filenames in os.walk(root / folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for f in sorted(filenames):
             if f.startswith(".") or f.endswith(_SKIP_SUFFIXES):
@@ -73,7 +73,8 @@ def plan_leaderboard_push(root: str | os.PathLike, *, check: bool = True) -> dic
                 f"{root / 'records'} alone (out of date, or built with extra --records "
                 "folders); run `kinetix-bench leaderboard build` first"
             ) from None
-    files = _record_files(root) + list(REQUIRED_FILES)
+    # the GIFs the page links (leaderboard build --gifs), so its links work on the Hub too
+    files = _record_files(root) + _record_files(root, "gifs") + list(REQUIRED_FILES)
     missing = [f for f in OPTIONAL_FILES if not (root / f).is_file()]
     files += [f for f in OPTIONAL_FILES if f not in missing]
     if len(files) > MAX_FILES:

@@ -7,6 +7,8 @@
   program for exported and in-process policies;
 * :mod:`~harness.scoring.attempts`: the protocol's levels and keys as public API
   (:func:`protocol_attempts`, :func:`episode_keys`);
+* :mod:`~harness.scoring.episodes`: episodes of any submission on any level (``render`` and
+  ``env rollout --submission``, the leaderboard's GIFs);
 * :mod:`~harness.scoring.local`: :func:`evaluate_policy`, any jittable policy scored in-process
   (an unverified record);
 * :mod:`~harness.scoring.finetuning`: the fine-tuning runs (PPO per level and training seed);
@@ -69,6 +71,11 @@ _EXPORTS = {
     "probability_of_improvement": "harness.scoring.stats",
     "finetune_gain": "harness.scoring.stats",
     "performance_profile": "harness.scoring.stats",
+    "batched_policy_for": "harness.scoring.episodes",
+    "submission_config": "harness.scoring.episodes",
+    "submission_episodes": "harness.scoring.episodes",
+    "submission_scenes": "harness.scoring.episodes",
+    "submission_episode_scenes": "harness.scoring.episodes",
     "RECORD_SCHEMA": "harness.scoring.records",
     "SCHEMA_FILE": "harness.scoring.records",
     "result_schema": "harness.scoring.records",

@@ -93,13 +93,14 @@ class Scored:
 
 
 def resolve_submission(spec: str | os.PathLike) -> str:
-    """``noop`` / ``random`` (when no such folder exists here) name the committed
-    parameter-free submissions under ``submissions/`` (the checkout's, or a wheel install's
-    copy); anything else is returned unchanged."""
+    """A bare name with no such folder here (``noop``, ``random``, ``general-random-s-cpu``)
+    names a committed submission under ``submissions/`` (the checkout's, or a wheel install's
+    copy) when there is one; anything else is returned unchanged."""
     from harness.levels.home import shipped_path
 
     spec = str(spec)
-    if spec in ("noop", "random") and not Path(spec).exists():
+    bare = spec and "/" not in spec and ":" not in spec and spec not in (".", "..")
+    if bare and not Path(spec).exists():
         root = shipped_path(Path("submissions") / spec)
         if root.is_dir():
             return str(root)

@@ -195,6 +195,15 @@ def test_push_one_commit_with_parent(built):
     assert res["commit_sha"] == "f" * 40 and res["parent_commit"] == "a" * 40 and not res["dry_run"]
 
 
+def test_push_includes_the_gifs_the_page_links(built):
+    from harness.leaderboard.push import plan_leaderboard_push
+
+    gif = built / "gifs" / "noop" / "tilt_plate.gif"
+    gif.parent.mkdir(parents=True)
+    gif.write_bytes(b"GIF89a")
+    assert "gifs/noop/tilt_plate.gif" in plan_leaderboard_push(built)["files"]
+
+
 def test_push_new_branch_and_token(built, monkeypatch):
     api = fake_api(branches=("main",))
     refs_after = fake_api(head="b" * 40, branches=("main", "staging")).list_repo_refs.return_value
