@@ -236,3 +236,19 @@ def test_export_policy_refuses_what_it_cannot_export(tmp_path):
         harness.export_policy(
             lambda p, o, k: tiny_logits(p, o)[:6], tiny_params(), TINY_ENV, tmp_path / "bad"
         )
+
+
+def test_render_and_rollout_of_an_exported_program(tiny, tmp_path, capsys):
+    """GIFs and rollouts of any submission: an exported program too (batch-first engine)."""
+    gif = tmp_path / "tiny.gif"
+    argv = ["render", "handmade-s/tilt_plate", "--submission", str(tiny), "--out", str(gif),
+            "--steps", "5", "--downscale", "10", "--json"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["submission"] == "tiny-linear" and rep["frames"] == rep["steps"] + 1 <= 6
+    assert gif.read_bytes().startswith(b"GIF8")
+    argv = ["env", "rollout", "handmade-s/tilt_plate", "--submission", str(tiny),
+            "--episodes", "2", "--json"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["submission"] for r in rows] == ["tiny-linear"] * 2
