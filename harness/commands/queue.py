@@ -79,7 +79,11 @@ def register(subparsers) -> None:
     q.add_argument("--once", action="store_true", help="run at most one request")
     q.add_argument("--no-rebuild", action="store_true", help="do not rebuild the leaderboard")
     q.add_argument(
-        "--out", default=None, metavar="DIR", help="records folder (default leaderboard/records)"
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="records folder (default: leaderboard/records of the checkout, or "
+        "$KINETIX_BENCH_HOME/leaderboard/records)",
     )
     q.add_argument(
         "--cache-dir", default=None, metavar="DIR", help="eval's per-chunk cache (see eval --help)"
