@@ -1,7 +1,7 @@
 """``kinetix-bench levels calibrate``: measure the hand-made levels' difficulty.
 
 For every selected certified level: the no-op and random policies, the 324 constant actions and
-from-scratch PPO at the fine-tuning budgets (:mod:`harness.levels.calibration`). Results are
+from-scratch PPO at the fine-tuning budgets (:mod:`harness.scoring.calibration`). Results are
 cached per level hash (a stopped run resumes) and merged into the committed store
 ``kinetix/handmade/measurements.json`` after every size. Offline work: never run in CI.
 """
@@ -63,7 +63,7 @@ def run_calibrate(args) -> int:
 
     import kinetix.handmade as hm
     from harness.levels.build import simulator_version
-    from harness.levels.calibration import BUDGETS, calibrate
+    from harness.scoring.calibration import BUDGETS, calibrate
     from kinetix import level_hashes, stack_levels
     from kinetix.handmade.measurements import load_measurements, save_measurements
 

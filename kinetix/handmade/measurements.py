@@ -1,6 +1,6 @@
 """The committed difficulty measurements of the hand-made levels (``measurements.json``).
 
-Written by ``kinetix-bench levels calibrate`` (:mod:`harness.levels.calibration`), read by the
+Written by ``kinetix-bench levels calibrate`` (:mod:`harness.scoring.calibration`), read by the
 dataset build (measured columns) and by the tests that check v2's rules. One entry per level
 id::
 

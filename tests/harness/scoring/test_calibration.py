@@ -1,4 +1,4 @@
-"""Level calibration: the constant-action sweep, the tiers, the cache and the measurements store."""
+"""Level calibration (harness.scoring.calibration): the constant-action sweep, the tiers, the cache and the measurements store."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import kinetix.handmade as hm
-from harness.levels import calibration
-from harness.levels.calibration import CalibrationError, calibrate, tier
+from harness.scoring import calibration
+from harness.scoring.calibration import CalibrationError, calibrate, tier
 from kinetix import EnvConfig, KinetixEnv, level_hashes, stack_levels
 from kinetix.constant_actions import CONSTANT_ACTIONS, constant_action_outcomes, summarise
 from kinetix.handmade.measurements import (
@@ -133,7 +133,7 @@ def test_measurements_store_round_trip(levels, tmp_path):
 
 
 def test_broken_rules():
-    from harness.levels.calibration import broken_rules
+    from harness.scoring.calibration import broken_rules
 
     good = {"noop_solved": False, "constant_solves": 3, "random_solve_rate": 0.19}
     assert broken_rules(good) == []
