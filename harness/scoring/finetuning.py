@@ -12,8 +12,9 @@ vmapped program (:func:`baselines.ppo.cells.train_cells`), ``chunk`` cells at a 
 axis sharded over the local devices. Each cell's outcome is cached by level hash as soon as its
 chunk is done, so an interrupted run resumes; scratch cells are keyed by the architecture (not
 the submission), so every submission of one architecture shares them. ``sequential=True``
-runs the cells one after another (the path before the cell program; kept for the benchmark
-and the equality tests).
+(the default of :func:`run_finetune` for now) runs the cells one after another: measured on
+2 CPU cores with 3 cells at 1e5 the cell program was slower (1,124 s vs 862 s,
+``benchmarks/results/finetuning-cpu-1level.json``), so it stays opt-in until it is profiled.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def run_finetune(
     progress: Callable[[int], None] | None = None,
     scratch: bool = True,
     chunk: int = DEFAULT_CHUNK,
-    sequential: bool = False,
+    sequential: bool = True,
 ) -> dict[str, dict[str, np.ndarray]]:
     """``{"finetuned": outcomes, "scratch": outcomes}``, each a dict of (L, S, K) arrays."""
     if getattr(submission, "program", None) is not None:

@@ -1,4 +1,4 @@
-"""Level calibration (harness.scoring.calibration): the constant-action sweep, the tiers, the cache and the measurements store."""
+"""Calibration (harness.scoring.calibration): constant actions, tiers, cache, measurements."""
 
 from __future__ import annotations
 
