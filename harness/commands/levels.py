@@ -198,7 +198,13 @@ def _add_gallery(sub) -> None:
         "certified or not, captioned) and DIR/gifs/<size>_<name>.gif (witness replays).",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--size", choices=("s", "m", "l"), action="append", default=[])
+    p.add_argument(
+        "--size",
+        choices=("s", "m", "l"),
+        action="append",
+        default=[],
+        help="sizes to draw (repeat; default: all)",
+    )
     p.add_argument("--no-gifs", action="store_true", help="only the contact sheets")
     p.add_argument("--thumb", type=positive_int, default=160, help="thumbnail size (px)")
     add_json_flag(p)

@@ -175,7 +175,7 @@ def _add_info(sub) -> None:
         description="With a benchmark id: its registry entry. With a dataset folder: its "
         "manifest (versions, configs, splits, row counts, level-set hashes, benchmarks).",
     )
-    p.add_argument("target", metavar="ID|DIR")
+    p.add_argument("target", metavar="ID|DIR", help="a benchmark id or a dataset folder")
     add_json_flag(p)
     p.set_defaults(func=run_info)
 
@@ -244,7 +244,7 @@ def _add_verify(sub) -> None:
         "against benchmark.json; then (unless --shallow) validates every row of every table "
         "and recomputes every level hash from its physics columns.",
     )
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="the dataset folder to verify")
     p.add_argument("--shallow", action="store_true", help="files and hashes only")
     add_json_flag(p)
     p.set_defaults(func=run_verify)
