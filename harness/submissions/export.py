@@ -316,13 +316,9 @@ def export_policy(
         text = model_card or _card(config, description or "A policy exported with jax.export.")
         (tmp / CARD_FILE).write_text(text, encoding="utf-8")
         load_submission(tmp)  # every loader check, before the folder is put in place
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        from kinetix.atomic_io import replace_dir
+
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
