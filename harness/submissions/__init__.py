@@ -1,8 +1,11 @@
 """Policy submissions: formats, safe loading, safetensors checks, Hub references, policies (§7).
 
 * :mod:`~harness.submissions.loading`: the submission formats (our folder, a Kinetix checkpoint,
-  the parameter-free policies) and :func:`load_submission`, every safety check in order;
-  :func:`check_compatible` with a benchmark;
+  the parameter-free policies) and :func:`load_submission`, every safety check in order; it
+  returns a :class:`Submission` (:mod:`~harness.submissions.submission`);
+* :mod:`~harness.submissions.config`: ``config.json`` of our format (:func:`parse_config`);
+  :mod:`~harness.submissions.compat`: :func:`check_compatible` with a benchmark;
+  :mod:`~harness.submissions.files`: file names, size caps and the safe readers;
 * :mod:`~harness.submissions.safetensors_check`: :func:`check_safetensors_file`, the structure of
   a weights file from its header alone (the parser is
   :mod:`baselines.networks.safetensors_header`, the project's only one);
@@ -39,17 +42,18 @@ _EXPORTS = {
     "parse_hub_ref": "harness.submissions.refs",
     "pinned_reference": "harness.submissions.refs",
     "resolve_submission": "harness.submissions.refs",
-    "Submission": "harness.submissions.loading",
+    "Submission": "harness.submissions.submission",
     "load_submission": "harness.submissions.loading",
-    "check_compatible": "harness.submissions.loading",
-    "MAX_MODEL_BYTES": "harness.submissions.loading",
-    "MAX_TEXT_BYTES": "harness.submissions.loading",
-    "ENV_SIZES": "harness.submissions.loading",
-    "ANY": "harness.submissions.loading",
-    "MODEL_FILE": "harness.submissions.loading",
-    "KINETIX_PARAMS_FILE": "harness.submissions.loading",
-    "CONFIG_FILE": "harness.submissions.loading",
-    "CARD_FILE": "harness.submissions.loading",
+    "check_compatible": "harness.submissions.compat",
+    "parse_config": "harness.submissions.config",
+    "MAX_MODEL_BYTES": "harness.submissions.files",
+    "MAX_TEXT_BYTES": "harness.submissions.files",
+    "ENV_SIZES": "harness.submissions.config",
+    "ANY": "harness.submissions.config",
+    "MODEL_FILE": "harness.submissions.files",
+    "KINETIX_PARAMS_FILE": "harness.submissions.files",
+    "CONFIG_FILE": "harness.submissions.files",
+    "CARD_FILE": "harness.submissions.files",
     "EXPORTED_KIND": "harness.submissions.exported",
     "PROGRAM_FILE": "harness.submissions.exported",
     "MAX_PROGRAM_BYTES": "harness.submissions.exported",
