@@ -18,6 +18,8 @@
   "action_type", "param_count", "params_sha256", "from"}``.
 * ``submission export-policy SOURCE --out DIR ...``: writes an exported-policy folder
   (``policy.jax_exported``; :mod:`harness.commands.submission_export`).
+* ``submission combine-seeds DIR DIR ... --out DIR``: one multi-seed submission from single-seed
+  folders of one method (:mod:`harness.commands.submission_seeds`).
 """
 
 from __future__ import annotations
@@ -36,14 +38,17 @@ def register(subparsers) -> None:
         description="Submission tools: `info` shows what the loader sees in a submission folder "
         "or Hub reference; `export-kinetix` writes one of ours as a Kinetix checkpoint "
         "(params.safetensors + config.json); `export-policy` writes a policy function or a "
-        "registered submission as an exported program (policy.jax_exported).",
+        "registered submission as an exported program (policy.jax_exported); `combine-seeds` "
+        "writes several training seeds of one method as one submission (seeds.json).",
     )
     sub = p.add_subparsers(dest="submission_command", metavar="SUBCOMMAND", title="subcommands")
     _add_info(sub)
     _add_export(sub)
     from harness.commands.submission_export import add_export_policy
+    from harness.commands.submission_seeds import add_combine_seeds
 
     add_export_policy(sub)
+    add_combine_seeds(sub)
     p.set_defaults(func=lambda args: _missing_subcommand(p))
 
 
@@ -111,6 +116,8 @@ def run_info(args) -> int:
         src = s["source"]
         where = src["repo"] + (f"/{src['subfolder']}" if src["subfolder"] else "")
         rows.append(("source", f"{where} @ {src['revision']} = commit {src['commit']}"))
+    for seed in s.get("seeds", []):
+        rows.append((f"seed {seed['seed']}", f"{seed['file']}  sha256 {seed['sha256']}"))
     for name, value in rows:
         print(f"  {name:13s} {value}")
     opts = ", ".join(f"{k}={v}" for k, v in s["arch_config"].items())

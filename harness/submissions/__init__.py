@@ -6,6 +6,10 @@
 * :mod:`~harness.submissions.config`: ``config.json`` of our format (:func:`parse_config`);
   :mod:`~harness.submissions.compat`: :func:`check_compatible` with a benchmark;
   :mod:`~harness.submissions.files`: file names, size caps and the safe readers;
+  :mod:`~harness.submissions.weights`: one weights file checked against ``config.json``;
+* :mod:`~harness.submissions.seeds`: multi-seed submissions (``seeds.json``, one checkpoint per
+  training seed); :mod:`~harness.submissions.seeds_combine`: :func:`combine_seeds` writes one
+  from single-seed folders;
 * :mod:`~harness.submissions.safetensors_check`: :func:`check_safetensors_file`, the structure of
   a weights file from its header alone (the parser is
   :mod:`baselines.networks.safetensors_header`, the project's only one);
@@ -43,6 +47,14 @@ _EXPORTS = {
     "pinned_reference": "harness.submissions.refs",
     "resolve_submission": "harness.submissions.refs",
     "Submission": "harness.submissions.submission",
+    "SeedCheckpoint": "harness.submissions.submission",
+    "SEEDS_FILE": "harness.submissions.seeds",
+    "SEEDS_FORMAT": "harness.submissions.seeds",
+    "MIN_SEEDS": "harness.submissions.seeds",
+    "MAX_SEEDS": "harness.submissions.seeds",
+    "seed_file": "harness.submissions.seeds",
+    "parse_seeds_manifest": "harness.submissions.seeds",
+    "combine_seeds": "harness.submissions.seeds_combine",
     "load_submission": "harness.submissions.loading",
     "check_compatible": "harness.submissions.compat",
     "parse_config": "harness.submissions.config",

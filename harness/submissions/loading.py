@@ -24,7 +24,9 @@ are ignored (their header entries are still checked, their data never read).
 :class:`SubmissionError` naming the file or key and the problem:
 
 1. the folder exists and holds the expected files (``config.json``; ``model.safetensors`` or
-   ``params.safetensors``, not both; ``README.md`` for our format). Nothing else in the folder is
+   ``params.safetensors``, not both, or for a multi-seed submission ``seeds.json`` and
+   ``seeds/<seed>/model.safetensors``, :mod:`harness.submissions.seeds`; ``README.md`` for our
+   format). Nothing else in the folder is
    ever read; nothing is unpickled, no code from a submission is imported or run;
 2. size caps: the weights file (``max_bytes``), ``config.json`` and ``README.md`` (1 MB each);
 3. ``config.json``: UTF-8 JSON object with known keys, a registered architecture, its options,
@@ -38,6 +40,9 @@ are ignored (their header entries are still checked, their data never read).
 5. every key, dtype and shape against ``abstract_params`` of the registered architecture (all
    mismatches listed: missing, unexpected, dtype, shape);
 6. only then the tensors are read (``safetensors.numpy``) and must all be finite.
+
+A multi-seed submission runs steps 4-6 on every seed's weights file, after ``seeds.json`` is
+checked (each seed's file must hash to the sha256 the manifest gives it).
 
 ``harness.submissions.policies.policy_for(submission, env_config)`` gives
 ``policy(key, obs) -> action`` for ONE env.
@@ -71,7 +76,9 @@ from harness.submissions.files import (
 )
 from harness.submissions.refs import HUB_FILES, resolve_submission
 from harness.submissions.safetensors_check import MAX_HEADER_BYTES, check_safetensors_file
+from harness.submissions.seeds import SEEDS_DIR, SEEDS_FILE, is_multi_seed_folder, load_seeds
 from harness.submissions.submission import Submission
+from harness.submissions.weights import load_checked_weights
 
 __all__ = [
     "SubmissionError",
@@ -118,12 +125,24 @@ def _load_folder(folder: Path, sub_id: str, max_bytes: int, benchmark) -> Submis
         raise SubmissionError(f"{folder}: missing {CONFIG_FILE}")
     from harness.submissions.exported import is_exported_folder
 
+    multi = is_multi_seed_folder(folder)
     if is_exported_folder(folder):
+        if multi:
+            raise SubmissionError(
+                f"{folder}: holds a program (policy.jax_exported) and {SEEDS_FILE}; an exported "
+                "program is one seed (combine kinetix-bench folders for several seeds)"
+            )
         return _load_exported(folder, sub_id, config_path, max_bytes, benchmark)
     ours, theirs = folder / MODEL_FILE, folder / KINETIX_PARAMS_FILE
     if ours.exists() and theirs.exists():
         raise SubmissionError(
             f"{folder}: holds both {MODEL_FILE} and {KINETIX_PARAMS_FILE}; keep one"
+        )
+    if multi and (ours.exists() or theirs.exists()):
+        raise SubmissionError(
+            f"{folder}: holds both {(ours if ours.exists() else theirs).name} and {SEEDS_FILE}; "
+            f"a multi-seed submission keeps one {MODEL_FILE} per seed under "
+            f"{SEEDS_DIR}/<seed>/ and none at the top"
         )
     kind = "kinetix" if theirs.exists() else "kinetix-bench"
     weights = theirs if kind == "kinetix" else (ours if ours.exists() else None)
@@ -148,6 +167,18 @@ def _load_folder(folder: Path, sub_id: str, max_bytes: int, benchmark) -> Submis
         check_compatible(parsed, benchmark)
     from baselines.networks import get_architecture
 
+    if multi:  # 4.-6. for every seed of seeds.json
+        if get_architecture(parsed.arch_id).parameter_free:
+            raise SubmissionError(
+                f"{folder / SEEDS_FILE}: {parsed.arch_id} has no parameters, so no training "
+                f"seeds; remove {SEEDS_FILE} and {SEEDS_DIR}/"
+            )
+        seeds, sha, seed_files = load_seeds(folder, parsed, max_bytes)
+        return Submission(
+            sub_id, folder, parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type,
+            parsed.env_size, seeds[0].params, sha, kind, card, {**files, **seed_files}, raw,
+            seeds=seeds,
+        )  # fmt: skip
     if get_architecture(parsed.arch_id).parameter_free:
         if weights is not None:
             raise SubmissionError(
@@ -159,31 +190,8 @@ def _load_folder(folder: Path, sub_id: str, max_bytes: int, benchmark) -> Submis
         )  # fmt: skip
     if weights is None:
         raise SubmissionError(f"{folder}: missing {MODEL_FILE} ({parsed.arch_id} has parameters)")
-    # 4. structure
-    header, meta = check_safetensors_file(weights)
-    if "architecture" in meta and meta["architecture"] not in (
-        parsed.arch_id,
-        parsed.arch_id.partition("@")[0],
-    ):
-        raise SubmissionError(
-            f"{weights}: __metadata__ architecture {meta['architecture']!r} contradicts "
-            f"config.json ({parsed.arch_id})"
-        )
-    # 5. keys, dtypes, shapes
-    from baselines.networks import abstract_params, header_mismatches
-
-    size = "l" if parsed.env_size == ANY else parsed.env_size
-    expected = abstract_params(
-        parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type, size
-    )
-    problems = header_mismatches(header, expected)
-    if problems:
-        raise SubmissionError(
-            f"{weights}: does not match {parsed.arch_id} ({parsed.obs_type}, "
-            f"{parsed.action_type}, size {parsed.env_size}): " + "; ".join(problems)
-        )
-    # 6. tensors
-    params = _load_finite(weights)
+    # 4.-6. structure, keys / dtypes / shapes, finite tensors
+    params = load_checked_weights(weights, parsed)
     return Submission(
         sub_id, folder, parsed.arch_id, parsed.config, parsed.obs_type, parsed.action_type,
         parsed.env_size, params, sha256_file(weights), kind, card, files, raw,
@@ -217,25 +225,6 @@ def _load_exported(folder: Path, sub_id: str, config_path: Path, max_bytes: int,
         spec.obs_type, spec.action_type, spec.env_size, params, sha, EXPORTED_KIND, card,
         {**sizes, **files}, raw, program=program,
     )  # fmt: skip
-
-
-def _load_finite(weights: Path) -> dict:
-    import jax.numpy as jnp
-    import numpy as np
-    from safetensors.numpy import load_file
-
-    from baselines.networks import unflatten_params
-
-    try:
-        flat = load_file(str(weights))
-    except Exception as e:  # structure was checked; anything left is a corrupt file
-        raise SubmissionError(f"{weights}: cannot read tensors ({e})") from None
-    bad = sorted(k for k, v in flat.items() if not np.all(np.isfinite(v)))
-    if bad:
-        raise SubmissionError(
-            f"{weights}: non-finite (NaN or inf) values in tensor(s) {', '.join(map(repr, bad))}"
-        )
-    return unflatten_params({k: jnp.asarray(v) for k, v in flat.items()})
 
 
 def _load_kinetix(folder, sub_id, raw, weights, files, card, benchmark) -> Submission:

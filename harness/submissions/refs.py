@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 HF_SCHEME = "hf://"
-#: The only files fetched from a Hub model repo folder.
+#: The only files fetched from a Hub model repo folder (glob patterns; ``seeds.json`` and
+#: ``seeds/*/model.safetensors``: a multi-seed submission, :mod:`harness.submissions.seeds`).
 HUB_FILES = (
     "model.safetensors",
     "config.json",
@@ -49,6 +50,8 @@ HUB_FILES = (
     "params.safetensors",
     "policy.jax_exported",
     "carry.safetensors",
+    "seeds.json",
+    "seeds/*/model.safetensors",
 )
 DEFAULT_REVISION = "main"
 

@@ -1,4 +1,5 @@
-"""A loaded, checked submission: :class:`Submission` (what every loader returns)."""
+"""A loaded, checked submission: :class:`Submission` (what every loader returns), and
+:class:`SeedCheckpoint`, one training seed of a multi-seed submission."""
 
 from __future__ import annotations
 
@@ -6,7 +7,30 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Submission"]
+__all__ = ["Submission", "SeedCheckpoint"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedCheckpoint:
+    """One training seed of a multi-seed submission (``seeds.json``,
+    :mod:`harness.submissions.seeds`).
+
+    Attributes:
+        seed: the training seed (an integer >= 0, the label ``seeds.json`` gives it).
+        file: its weights file, relative to the submission folder
+            (``seeds/<seed>/model.safetensors``).
+        sha256: hex sha256 of that file (checked against ``seeds.json``).
+        params: ``{"params": ...}`` (jax arrays), checked like a single-seed submission's.
+    """
+
+    seed: int
+    file: str
+    sha256: str
+    params: Any = None
+
+    def summary(self) -> dict:
+        """JSON-ready description (no parameters)."""
+        return {"seed": self.seed, "file": self.file, "sha256": self.sha256}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,8 +45,10 @@ class Submission:
         obs_type: ``entity``, ``flat``, ``pixels`` (``any`` for parameter-free policies).
         action_type: ``multi_discrete``, ``discrete``, ``continuous`` (or ``any``).
         env_size: ``s``, ``m``, ``l`` or ``any``.
-        params: ``{"params": ...}`` (jax arrays), ``None`` for parameter-free policies.
-        sha256: hex sha256 of the weights file (``config.json`` for parameter-free ones).
+        params: ``{"params": ...}`` (jax arrays), ``None`` for parameter-free policies; for a
+            multi-seed submission the first listed seed's.
+        sha256: hex sha256 of the weights file (``config.json`` for parameter-free ones,
+            ``seeds.json`` for a multi-seed submission: it lists every seed's sha256).
         kind: ``kinetix-bench`` (our format) or ``kinetix`` (a Kinetix checkpoint folder).
         model_card: the text of ``README.md`` (``""`` when a Kinetix folder has none).
         files: ``{file name: bytes}`` of the files read.
@@ -38,6 +64,8 @@ class Submission:
             :class:`~harness.submissions.exported.ExportedProgram` (``architecture`` is then the
             config's free label or ``jax-exported``, ``arch_config`` None, ``params`` the
             program's parameter tree); ``None`` otherwise.
+        seeds: a multi-seed submission (``seeds.json``): its :class:`SeedCheckpoint` s, in
+            the manifest's order (at least 2); ``None`` for a single-seed submission.
     """
 
     id: str
@@ -57,6 +85,28 @@ class Submission:
     source: dict | None = None
     key_names: str | None = None
     program: Any = None
+    seeds: tuple[SeedCheckpoint, ...] | None = None
+
+    @property
+    def n_seeds(self) -> int:
+        """The number of training seeds (1 unless the submission has ``seeds.json``)."""
+        return 1 if self.seeds is None else len(self.seeds)
+
+    @property
+    def seed_ids(self) -> list[int] | None:
+        """The training seeds of a multi-seed submission; ``None`` for a single seed."""
+        return None if self.seeds is None else [s.seed for s in self.seeds]
+
+    def seed_views(self) -> list[Submission]:
+        """One single-seed :class:`Submission` per training seed (that seed's ``params`` and
+        ``sha256``, ``seeds=None``), in order; ``[self]`` for a single-seed submission. What
+        scoring evaluates (or fine-tunes) seed by seed."""
+        if self.seeds is None:
+            return [self]
+        return [
+            dataclasses.replace(self, params=s.params, sha256=s.sha256, seeds=None)
+            for s in self.seeds
+        ]
 
     @property
     def parameter_free(self) -> bool:
@@ -96,4 +146,5 @@ class Submission:
                 if getattr(self, k) is not None
             },
             **({"program": self.program.summary()} if self.program is not None else {}),
+            **({"seeds": [s.summary() for s in self.seeds]} if self.seeds is not None else {}),
         }
