@@ -12,10 +12,12 @@
 * :mod:`~harness.scoring.local`: :func:`evaluate_policy`, any jittable policy scored in-process
   (an unverified record);
 * :mod:`~harness.scoring.finetuning`: the fine-tuning runs (PPO per level and training seed);
-* :mod:`~harness.scoring.stats`: IQM, mean, median, optimality gap, stratified-bootstrap CIs,
-  probability of improvement;
-* :mod:`~harness.scoring.records`: result records (JSON + per-level Parquet): make, validate,
-  read, write;
+* :mod:`~harness.scoring.seeds`: every training seed of a multi-seed submission, zero-shot and
+  fine-tuned, with the protocol's own attempt keys;
+* :mod:`~harness.scoring.stats`: IQM, mean, median, optimality gap, stratified-bootstrap CIs
+  (over attempts, or over runs = seeds x tasks = levels as rliable), probability of improvement;
+* :mod:`~harness.scoring.records`: result records (JSON + per-level Parquet): make, read,
+  write; :mod:`~harness.scoring.record_validation`: the published JSON Schema and its checks;
 * :mod:`~harness.scoring.pipeline`: :func:`score`, all of the above in one call (what ``eval``,
   ``finetune``, ``queue run`` and ``leaderboard refresh`` run).
 
@@ -54,6 +56,8 @@ _EXPORTS = {
     "Agent": "harness.scoring.evaluation",
     "evaluate": "harness.scoring.evaluation",
     "OUTCOMES": "harness.scoring.evaluation",
+    "evaluate_seeds": "harness.scoring.seeds",
+    "finetune_seeds": "harness.scoring.seeds",
     "FinetuneError": "harness.scoring.finetuning",
     "run_finetune": "harness.scoring.finetuning",
     "DEFAULT_REPS": "harness.scoring.stats",
@@ -71,12 +75,18 @@ _EXPORTS = {
     "probability_of_improvement": "harness.scoring.stats",
     "finetune_gain": "harness.scoring.stats",
     "performance_profile": "harness.scoring.stats",
+    "CI_UNITS": "harness.scoring.stats",
+    "aggregate_runs": "harness.scoring.stats",
+    "stratified_bootstrap_runs_ci": "harness.scoring.stats",
     "batched_policy_for": "harness.scoring.episodes",
     "submission_config": "harness.scoring.episodes",
     "submission_episodes": "harness.scoring.episodes",
     "submission_scenes": "harness.scoring.episodes",
     "submission_episode_scenes": "harness.scoring.episodes",
     "RECORD_SCHEMA": "harness.scoring.records",
+    "RECORD_SCHEMAS": "harness.scoring.records",
+    "ci_unit": "harness.scoring.records",
+    "has_seed_ci": "harness.scoring.records",
     "SCHEMA_FILE": "harness.scoring.records",
     "result_schema": "harness.scoring.records",
     "RecordError": "harness.scoring.records",

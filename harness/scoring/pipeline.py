@@ -61,7 +61,8 @@ class Scored:
         protocol: the protocol object run.
         outcomes: the raw per-attempt arrays: zero-shot ``{"solved", "died", "return",
             "length"}``, each (L, K) for L levels and K attempts; fine-tuning
-            ``{"finetuned": ..., "scratch": ...}`` of (L, S, K) arrays (S training seeds).
+            ``{"finetuned": ..., "scratch": ...}`` of (L, S, K) arrays (S training seeds); a
+            multi-seed submission (P seeds) has (L, P, K) and finetuned (L, P, S, K).
     """
 
     record: dict
@@ -219,25 +220,25 @@ def _zero_shot(
     """The zero-shot run of :func:`score` (and of :func:`harness.scoring.evaluate_policy`,
     which passes its in-process ``policy``, a
     :class:`~harness.submissions.interface.BatchedPolicy`)."""
-    from harness.scoring.evaluation import Agent, evaluate
     from harness.scoring.records import make_record, write_record
+    from harness.scoring.seeds import evaluate_seeds, pooled_attempts
 
     env_config = _env_config(sub, loaded.benchmark, protocol)
     if policy is None and getattr(sub, "program", None) is not None:  # an exported program
         from harness.submissions.exported import exported_batched_policy
 
         policy = exported_batched_policy(sub.program, sub.sha256)
-    agent = Agent(sub.architecture, sub.arch_config, sub.params, sub.sha256, policy=policy)
     cache = DEFAULT_EVAL_CACHE if cache_dir == "default" else cache_dir
+    seed_ids = getattr(sub, "seed_ids", None)  # a multi-seed submission: every seed is scored
     if on_start is not None:
-        on_start(len(loaded.level_ids), label)
+        on_start(len(loaded.level_ids) * len(seed_ids or [0]), label)
     timing: dict = {}
-    outcomes = evaluate(
-        agent,
-        loaded.levels,
-        loaded.level_hashes,
+    outcomes = evaluate_seeds(
+        sub,
+        loaded,
         protocol,
         env_config,
+        policy=policy,
         chunk=chunk,
         cache_dir=None if cache is None else Path(cache),
         progress=progress,
@@ -253,8 +254,10 @@ def _zero_shot(
         wall_clock_s=time.perf_counter() - t0 + timing["cached_compute_s"],
         started_at=started,
         bootstrap_reps=reps,
+        submission_seeds=seed_ids,
     )
-    record["metrics"].update(protocol.extra_metrics(loaded.level_ids, outcomes))
+    pooled = pooled_attempts(outcomes, seed_ids is not None)
+    record["metrics"].update(protocol.extra_metrics(loaded.level_ids, pooled))
     jpath, ppath = write_record(out, record, table)
     return Scored(record, Path(jpath), Path(ppath), sub, loaded, protocol, outcomes)
 
@@ -262,16 +265,17 @@ def _zero_shot(
 def _finetune(
     sub, loaded, protocol, out, cache_dir, scratch, reps, progress, on_start, label, started, t0
 ) -> Scored:
-    from harness.scoring.finetuning import run_finetune
     from harness.scoring.records import make_record, write_record
+    from harness.scoring.seeds import finetune_seeds, gain_matrices
     from harness.scoring.stats import aggregate, finetune_gain
 
     env_config = _env_config(sub, loaded.benchmark, protocol)
     cache = DEFAULT_FINETUNE_CACHE if cache_dir == "default" else cache_dir
-    n_runs = len(loaded.level_ids) * len(protocol.train_seeds) * (2 if scratch else 1)
+    seed_ids = getattr(sub, "seed_ids", None)  # a multi-seed submission: every seed fine-tuned
+    n_runs = len(loaded.level_ids) * len(protocol.train_seeds) * (len(seed_ids or [0]) + scratch)
     if on_start is not None:
         on_start(n_runs, label)
-    res = run_finetune(
+    res = finetune_seeds(
         sub,
         loaded,
         protocol,
@@ -293,10 +297,10 @@ def _finetune(
         bootstrap_reps=reps,
         train_seeds=list(protocol.train_seeds),
         env_steps=trained,
+        submission_seeds=seed_ids,
     )
     if "scratch" in res:
-        ft = res["finetuned"]["solved"].astype(float).mean(-1)
-        sc = res["scratch"]["solved"].astype(float).mean(-1)
+        ft, sc = gain_matrices(res, seed_ids is not None)
         agg = aggregate(sc, reps=reps)
         record["metrics"]["scratch_solve_rate"] = {
             k: float(agg[k]["value"]) for k in ("iqm", "mean", "median", "optimality_gap")

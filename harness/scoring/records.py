@@ -1,32 +1,38 @@
 """Result records: one JSON per (submission, benchmark, protocol) plus a per-level Parquet file.
 
-Fields follow ``ecosystem.md`` §4 (``schema_version: "result/1"``): ``result_id`` (sha256 of
-the canonical request: checkpoint sha256, benchmark id and level-set hash, protocol),
-``status``, timestamps, ``submission``, ``benchmark`` (dataset repo, tag, commit, level-set
-hash), ``protocol``, ``seeds``, ``metrics`` (solve rate: mean, median, IQM, optimality gap with
-95% stratified-bootstrap CIs; return, length and death rate means), ``higher_is_better``,
-``compute`` (env steps, wall seconds, device kind and count), ``software`` (package, simulator,
-python, jax, jaxlib, flax, numpy). The per-level file has one row per (level, training seed):
-``result_id, level_id, level_hash, train_seed, eval_seed, attempts, solve_rate, mean_return,
-mean_length, death_rate``.
+Fields follow ``ecosystem.md`` §4 (``schema_version: "result/2"``; ``result/1`` records, written
+before multi-seed submissions, stay valid and readable): ``result_id`` (sha256 of the canonical
+request: checkpoint sha256, benchmark id and level-set hash, protocol), ``status``, timestamps,
+``submission`` (``n_seeds``; a multi-seed submission also lists ``seeds``: seed, weights file
+and sha256 of each), ``benchmark`` (dataset repo, tag, commit, level-set hash), ``protocol``,
+``seeds`` (``train``: the fine-tuning protocol's, ``eval``, and ``submission``: the submission's
+training seeds), ``metrics`` (solve rate: mean, median, IQM, optimality gap with 95%
+stratified-bootstrap CIs; ``ci_unit`` and ``ci_unit_label`` name what the CIs resample within
+each level, ``ci_runs`` how many entries each level has: ``eval_episode`` "episodes within
+levels", ``train_seed`` "fine-tuning seeds x levels", ``submission_seed`` "training seeds x
+levels", ``submission_seed_x_train_seed``; ``by_seed`` the IQM and mean of each submission seed;
+return, length and death rate means), ``higher_is_better``, ``compute`` (env steps, wall
+seconds, device kind and count), ``software`` (package, simulator, python, jax, jaxlib, flax,
+numpy). The per-level file has one row per (level, submission seed, training seed):
+``result_id, level_id, level_hash, train_seed, submission_seed, eval_seed, attempts,
+solve_rate, mean_return, mean_length, death_rate`` (``submission_seed`` null for a single-seed
+submission; older files lack the column).
 
 ``submission.verified`` (optional, true when absent) is false for a policy scored in-process
 (:func:`harness.scoring.evaluate_policy`, ``submission.kind`` ``in-process``): the leaderboard
 shows such records apart and never ranks them with verified ones. Exported programs add
 ``submission.program`` (their declared interface, platforms and program sha256).
 
-:func:`validate_record` checks a record against the published JSON Schema
-(``harness/scoring/result_schema.json``, :func:`result_schema`; on write, on read and so in
-``leaderboard build``);
-:func:`write_record` writes both files atomically; "identical record" means equal after
-:func:`comparable` drops timestamps and wall-clock fields.
+:func:`validate_record` (:mod:`harness.scoring.record_validation`) checks a record against the
+published JSON Schema (``harness/scoring/result_schema.json``, :func:`result_schema`; on write,
+on read and so in ``leaderboard build``); :func:`write_record` writes both files atomically;
+"identical record" means equal after :func:`comparable` drops timestamps and wall-clock fields.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as _dt
-import functools
 import hashlib
 import json
 import os
@@ -34,6 +40,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+from harness.scoring.record_validation import (
+    SCHEMA_FILE,
+    RecordError,
+    result_schema,
+    validate_record,
+)
 
 __all__ = [
     "RECORD_SCHEMA",
@@ -50,17 +63,19 @@ __all__ = [
     "comparable",
     "per_level_table",
     "record_paths",
+    "RECORD_SCHEMAS",
+    "ci_unit",
+    "has_seed_ci",
 ]
 
-RECORD_SCHEMA = "result/1"
+#: The schema written; :data:`RECORD_SCHEMAS` are read (``result/1``: before multi-seed
+#: submissions; its records stay valid and are read as they are).
+RECORD_SCHEMA = "result/2"
+RECORD_SCHEMAS = ("result/1", "result/2")
 STATUSES = ("PENDING", "RUNNING", "FINISHED", "FAILED")
 #: ``submission.kind`` of a policy scored in-process (:func:`harness.scoring.evaluate_policy`):
 #: its code is not in a submission, so its record has ``submission.verified: false``.
 IN_PROCESS_KIND = "in-process"
-
-
-class RecordError(ValueError):
-    """A result record is malformed (the message names the field)."""
 
 
 def _now() -> str:
@@ -118,6 +133,42 @@ def _metric_block(scores: np.ndarray, reps: int, seed: int) -> dict:
     return block
 
 
+def score_layout(solved: np.ndarray, submission_seeds, train_seeds) -> tuple[np.ndarray, str]:
+    """The score matrix the CIs resample and its ``ci_unit`` (:data:`~harness.scoring.stats.
+    CI_UNITS`), from per-attempt outcomes of one of four layouts: zero-shot ``(L, K)`` (the
+    attempts, ``eval_episode``) or ``(L, P, K)`` with ``P`` submission seeds (``(L, P)`` seed
+    solve rates, ``submission_seed``); fine-tuning ``(L, S, K)`` (``(L, S)``, ``train_seed``) or
+    ``(L, P, S, K)`` (``(L, P * S)`` runs, ``submission_seed_x_train_seed``). A level's entries
+    are its runs (or attempts): each replicate resamples them with replacement within the level,
+    rliable's stratified bootstrap with runs = seeds and tasks = levels."""
+    multi = submission_seeds is not None
+    extra = solved.ndim - 2 - int(multi)
+    if extra not in (0, 1) or (multi and solved.shape[1] != len(submission_seeds)):
+        raise RecordError(
+            f"outcomes: solved has shape {solved.shape}; expected (L, K), (L, S, K), or with "
+            f"{len(submission_seeds or [])} submission seeds (L, P, K) / (L, P, S, K)"
+        )
+    finetune = extra == 1
+    if finetune and train_seeds is not None and solved.shape[-2] != len(train_seeds):
+        raise RecordError(f"outcomes: {solved.shape[-2]} training seeds, given {train_seeds}")
+    if not multi and not finetune:
+        return solved, "eval_episode"
+    unit = "submission_seed" + ("_x_train_seed" if finetune and multi else "")
+    unit = unit if multi else "train_seed"
+    return solved.mean(axis=-1).reshape(solved.shape[0], -1), unit
+
+
+def _by_seed(solved: np.ndarray, submission_seeds) -> list[dict]:
+    """Per submission seed: its IQM and mean over levels (its runs and attempts averaged)."""
+    from harness.scoring.stats import iqm, mean
+
+    out = []
+    for p, seed in enumerate(submission_seeds):
+        lv = solved[:, p].reshape(solved.shape[0], -1).mean(axis=-1)
+        out.append({"seed": int(seed), "iqm": float(iqm(lv)), "mean": float(mean(lv))})
+    return out
+
+
 def make_record(
     *,
     submission,
@@ -131,18 +182,24 @@ def make_record(
     bootstrap_seed: int = 0,
     train_seeds: list[int] | None = None,
     env_steps: int | None = None,
+    submission_seeds: list[int] | None = None,
 ) -> tuple[dict, object]:
     """The record dict and its per-level Arrow table for one finished evaluation.
 
-    ``outcomes`` holds (L, K) arrays (``solved``, ``died``, ``return``, ``length``) for
-    zero-shot, or (L, S, K) for fine-tuning (S training seeds: the CI unit is the seed).
+    ``outcomes`` holds arrays ``solved``, ``died``, ``return``, ``length`` of one layout of
+    :func:`score_layout`: (L, K) for zero-shot, (L, S, K) for fine-tuning (S = the protocol's
+    ``train_seeds``); with ``submission_seeds`` (a multi-seed submission, P seeds) (L, P, K) and
+    (L, P, S, K). The CIs resample the attempts, or the runs (seeds), within each level; the
+    record names which (``metrics.solve_rate.ci_unit`` and ``ci_unit_label``).
     """
     import jax
 
+    from harness.scoring.stats import CI_UNITS
+
     bench = loaded.benchmark
     solved = np.asarray(outcomes["solved"], np.float64)
-    finetune = solved.ndim == 3
-    level_scores = solved.mean(axis=-1) if finetune else solved  # (L, S) or (L, K)
+    level_scores, unit = score_layout(solved, submission_seeds, train_seeds)
+    multi = submission_seeds is not None
     rid = result_id(submission.sha256, bench.id, bench.level_set_hash, protocol)
     steps = outcomes["length"].clip(max=protocol.to_json()["max_steps"])
     record = {
@@ -163,6 +220,7 @@ def make_record(
             "env_size": submission.env_size,
             "kind": submission.kind,
             "verified": submission.kind != IN_PROCESS_KIND,
+            "n_seeds": len(submission_seeds) if multi else 1,
             **_submission_extras(submission),
         },
         "benchmark": {
@@ -189,11 +247,18 @@ def make_record(
                 "num_solver_iterations": env_config.num_solver_iterations,
             },
         },
-        "seeds": {"train": list(train_seeds or []), "eval": [protocol.to_json()["seed"]]},
+        "seeds": {
+            "train": list(train_seeds or []),
+            "eval": [protocol.to_json()["seed"]],
+            **({"submission": [int(x) for x in submission_seeds]} if multi else {}),
+        },
         "metrics": {
             "solve_rate": {
                 **_metric_block(level_scores, bootstrap_reps, bootstrap_seed),
-                "ci_unit": "train_seed" if finetune else "eval_episode",
+                "ci_unit": unit,
+                "ci_unit_label": CI_UNITS[unit],
+                "ci_runs": int(level_scores.shape[1]),
+                **({"by_seed": _by_seed(solved, submission_seeds)} if multi else {}),
             },
             "return": {"mean": float(np.mean(outcomes["return"]))},
             "length": {"mean": float(np.mean(steps))},
@@ -209,7 +274,7 @@ def make_record(
         "software": _software(),
     }
     validate_record(record)
-    return record, per_level_table(rid, loaded, outcomes, protocol, train_seeds)
+    return record, per_level_table(rid, loaded, outcomes, protocol, train_seeds, submission_seeds)
 
 
 def _default_repo() -> str:
@@ -232,6 +297,12 @@ def _submission_extras(submission) -> dict:
     output, batch, carry, platforms, custom calls, program sha256), when the submission has
     them."""
     out = {}
+    seeds = getattr(submission, "seeds", None)
+    if seeds:
+        out["seeds"] = [
+            {"seed": s.seed, "checkpoint_file": s.file, "checkpoint_sha256": s.sha256}
+            for s in seeds
+        ]
     for key in ("assumed_options", "source"):
         value = getattr(submission, key, None)
         if value is not None:
@@ -245,33 +316,43 @@ def _submission_extras(submission) -> dict:
 def _checkpoint_file(submission) -> str:
     if submission.kind == IN_PROCESS_KIND:
         return "(in-process)"
+    if getattr(submission, "seeds", None):
+        return "seeds.json"
     for name in ("policy.jax_exported", "model.safetensors", "params.safetensors"):
         if name in (submission.files or {}):
             return name
     return "config.json"
 
 
-def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None):
-    """The per-level Arrow table (one row per level and training seed)."""
+def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None,
+                    submission_seeds=None):  # fmt: skip
+    """The per-level Arrow table: one row per level, submission seed (``submission_seed``, null
+    for a single-seed submission) and training seed (``train_seed``, null for zero-shot); the
+    outcomes' layouts are those of :func:`make_record`."""
     import pyarrow as pa
 
     solved = np.asarray(outcomes["solved"], np.float64)
-    rows = {k: [] for k in ("level_id", "level_hash", "train_seed")}
+    multi = submission_seeds is not None
+    finetune = solved.ndim - 2 - int(multi) == 1
+    subs = list(submission_seeds) if multi else [None]
+    seeds = list(train_seeds) if finetune else [None]
+    rows = {k: [] for k in ("level_id", "level_hash", "submission_seed", "train_seed")}
     cols = {k: [] for k in ("solve_rate", "mean_return", "mean_length", "death_rate")}
-    seeds = list(train_seeds) if solved.ndim == 3 else [None]
     max_steps = protocol.to_json()["max_steps"]
     for i, (lid, h) in enumerate(zip(loaded.level_ids, loaded.level_hashes, strict=True)):
-        for s_i, s in enumerate(seeds):
-            sl = (i, s_i) if solved.ndim == 3 else (i,)
-            rows["level_id"].append(lid)
-            rows["level_hash"].append(h)
-            rows["train_seed"].append(s)
-            cols["solve_rate"].append(float(np.mean(outcomes["solved"][sl])))
-            cols["mean_return"].append(float(np.mean(outcomes["return"][sl])))
-            cols["mean_length"].append(
-                float(np.mean(np.minimum(outcomes["length"][sl], max_steps)))
-            )
-            cols["death_rate"].append(float(np.mean(outcomes["died"][sl])))
+        for p_i, p in enumerate(subs):
+            for s_i, s in enumerate(seeds):
+                sl = (i, *((p_i,) if multi else ()), *((s_i,) if finetune else ()))
+                rows["level_id"].append(lid)
+                rows["level_hash"].append(h)
+                rows["submission_seed"].append(p)
+                rows["train_seed"].append(s)
+                cols["solve_rate"].append(float(np.mean(outcomes["solved"][sl])))
+                cols["mean_return"].append(float(np.mean(outcomes["return"][sl])))
+                cols["mean_length"].append(
+                    float(np.mean(np.minimum(outcomes["length"][sl], max_steps)))
+                )
+                cols["death_rate"].append(float(np.mean(outcomes["died"][sl])))
     n = len(rows["level_id"])
     return pa.table(
         {
@@ -279,6 +360,7 @@ def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None
             "level_id": pa.array(rows["level_id"]),
             "level_hash": pa.array(rows["level_hash"]),
             "train_seed": pa.array(rows["train_seed"], pa.int64()),
+            "submission_seed": pa.array(rows["submission_seed"], pa.int64()),
             "eval_seed": pa.array([protocol.to_json()["seed"]] * n, pa.int64()),
             "attempts": pa.array([protocol.to_json()["episodes_per_level"]] * n, pa.int32()),
             **{k: pa.array(v, pa.float64()) for k, v in cols.items()},
@@ -286,100 +368,30 @@ def per_level_table(rid: str, loaded, outcomes: dict, protocol, train_seeds=None
     )
 
 
-# ---------------------------------------------------------------------------------- validation
-#: The published JSON Schema (draft 2020-12) of ``result/1`` records, shipped as package data.
-SCHEMA_FILE = "result_schema.json"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-def result_schema() -> dict:
-    """The JSON Schema of ``result/1`` records (``harness/scoring/result_schema.json``), for
-    outside tools too: ``jsonschema.validate(record, result_schema())``."""
-    return copy.deepcopy(_schema())
-
-
-@functools.cache
-def _schema() -> dict:
-    from importlib.resources import files
-
-    return json.loads(files("harness.scoring").joinpath(SCHEMA_FILE).read_text("utf-8"))
-
-
-@functools.cache
-def _validator():
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(_schema())
-    cls.check_schema(_schema())
-    return cls(_schema())
-
-
-def _field(path) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def _message(e) -> str:
-    """One jsonschema error as ``record: field 'a.b' ...`` (the field and the problem)."""
-    path = list(e.absolute_path)
-    v, rule = e.instance, e.validator
-    if rule == "required":
-        missing = next(k for k in e.validator_value if k not in v)
-        return f"record: field {_field([*path, missing])!r} is missing"
-    where = f"record: field {_field(path) or '(the record)'!r}"
-    if rule == "type":
-        want = (
-            e.validator_value if isinstance(e.validator_value, str) else "/".join(e.validator_value)
-        )
-        return f"{where} must be {want}, got {v!r}"
-    if rule in ("minimum", "maximum"):
-        lo, hi = (e.schema.get(k) for k in ("minimum", "maximum"))
-        rng = (
-            f"[{lo}, {hi}]" if lo is not None and hi is not None else f"{rule} {e.validator_value}"
-        )
-        return f"{where} = {v!r} is outside {rng}"
-    if rule == "const":
-        return f"{where} must be {e.validator_value!r}, got {v!r}"
-    if rule == "enum":
-        return f"{where} must be one of {tuple(e.validator_value)}, got {v!r}"
-    if rule == "pattern":
-        what = {
-            _HEX64.pattern: "a sha256 hex digest",
-            _TS.pattern: "an ISO-8601 UTC time (…Z)",
-            "^[0-9a-f]{40}$": "a 40-hex commit sha",
-        }.get(e.validator_value, f"a string matching {e.validator_value}")
-        return f"{where} must be {what}, got {v!r}"
-    if rule in ("minItems", "maxItems"):
-        return f"{where} must be [low, high], got {v!r}"
-    return f"{where}: {e.message}"
-
-
-def validate_record(record: dict) -> dict:
-    """Checks a record against the published JSON Schema (:func:`result_schema`) and the one
-    rule it cannot state (each ``ci95`` interval has low <= high); raises :class:`RecordError`
-    naming the field and the problem."""
-    if not isinstance(record, dict):
-        raise RecordError("record: expected a JSON object")
-    errors = list(_validator().iter_errors(record))
-    if errors:
-        # the deepest, then first in document order: the most specific field
-        best = min(errors, key=lambda e: (-len(e.absolute_path), list(map(str, e.absolute_path))))
-        raise RecordError(_message(best))
-    ci95 = record["metrics"]["solve_rate"]["ci95"]
-    for k in ("iqm", "mean", "median"):
-        lo, hi = ci95[k]
-        if lo > hi:
-            raise RecordError(
-                f"record: field 'metrics.solve_rate.ci95.{k}' must be [low, high] with "
-                f"low <= high, got {ci95[k]!r}"
-            )
-    return record
-
-
 def is_verified(record: dict) -> bool:
     """The record scores a submission (whose files the harness read and checked), not a policy
     scored in-process: ``submission.verified``, true when absent (records before it existed)."""
     return record["submission"].get("verified", True) is not False
+
+
+def ci_unit(record: dict) -> str:
+    """What the record's intervals resample (a key of :data:`~harness.scoring.stats.CI_UNITS`):
+    ``metrics.solve_rate.ci_unit``; records without it: ``train_seed`` for fine-tuning
+    protocols, else ``eval_episode``."""
+    unit = record["metrics"]["solve_rate"].get("ci_unit")
+    if unit:
+        return str(unit)
+    return (
+        "train_seed"
+        if record["protocol"]["protocol_id"].startswith("finetune")
+        else ("eval_episode")
+    )
+
+
+def has_seed_ci(record: dict) -> bool:
+    """The intervals resample the submission's training seeds (a multi-seed submission), not
+    only episodes (zero-shot) or fine-tuning seeds."""
+    return ci_unit(record).startswith("submission_seed")
 
 
 _UNSTABLE = ("created_at", "started_at", "finished_at")

@@ -27,6 +27,12 @@ numpy only, pure functions. Conventions:
   Draws come from ``np.random.default_rng(seed)``; replicates are processed in chunks of bounded
   memory, and the draws do not depend on the chunk size.
 * With ``bounded=True`` (the default) values outside [0, 1] are errors.
+* **Runs x tasks** (rliable's convention): :func:`aggregate_runs` and
+  :func:`stratified_bootstrap_runs_ci` take a ``(R, L)`` matrix, ``R`` runs (training seeds) by
+  ``L`` tasks (levels), each entry one run's score on one level (e.g. its solve rate over the
+  protocol's attempts), and resample the ``R`` runs with replacement within each level, as
+  rliable's ``StratifiedBootstrap``: the same scheme as above on the transposed matrix, the same
+  draws. :data:`CI_UNITS` names what a record's intervals resample (its ``ci_unit``).
 
 All input errors raise :class:`StatsError` (a ``ValueError``).
 """
@@ -54,6 +60,9 @@ __all__ = [
     "probability_of_improvement",
     "finetune_gain",
     "performance_profile",
+    "CI_UNITS",
+    "aggregate_runs",
+    "stratified_bootstrap_runs_ci",
 ]
 
 DEFAULT_REPS = 10_000
@@ -456,3 +465,39 @@ def performance_profile(
         lo, hi = np.quantile(np.concatenate(parts), [alpha / 2, 1 - alpha / 2], axis=0)
         out["ci_low"], out["ci_high"] = lo, hi
     return out
+
+
+# ----------------------------------------------------------------------------- runs x tasks
+#: ``ci_unit`` of a result record -> what its intervals resample within each level (stratum).
+CI_UNITS: dict[str, str] = {
+    "eval_episode": "episodes within levels",
+    "train_seed": "fine-tuning seeds x levels",
+    "submission_seed": "training seeds x levels",
+    "submission_seed_x_train_seed": "(training seed, fine-tuning seed) runs x levels",
+}
+
+
+def _runs_by_tasks(run_scores: Scores) -> np.ndarray:
+    arr = np.asarray(run_scores, dtype=np.float64)
+    if arr.ndim != 2:
+        raise StatsError(f"run_scores: a runs x tasks matrix has shape (R, L), got {arr.shape}")
+    return arr.T
+
+
+def aggregate_runs(
+    run_scores: Scores, reps: int = DEFAULT_REPS, seed: int = 0, alpha: float = 0.05,
+    bounded: bool = True,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """:func:`aggregate` of a runs x tasks matrix ``(R, L)`` (``R`` training seeds, ``L``
+    levels; NaN marks a missing run): each replicate draws ``R`` runs with replacement within
+    every level. Returns ``{metric: {"value", "ci_low", "ci_high"}}``."""
+    return aggregate(_runs_by_tasks(run_scores), reps, seed, alpha, bounded)
+
+
+def stratified_bootstrap_runs_ci(
+    run_scores: Scores, stat: Stat, reps: int = DEFAULT_REPS, seed: int = 0,
+    alpha: float = 0.05, bounded: bool = True, method: str | None = None,
+) -> dict[str, float]:  # fmt: skip
+    """:func:`stratified_bootstrap_ci` of a runs x tasks matrix ``(R, L)`` (rliable's layout)."""
+    return stratified_bootstrap_ci(_runs_by_tasks(run_scores), stat, reps, seed, alpha, bounded,
+                                   method)  # fmt: skip

@@ -1,7 +1,7 @@
-"""The published JSON Schema of ``result/1`` records (``harness/scoring/result_schema.json``):
-valid, shipped as package data, true of every committed record, and what
-:func:`harness.scoring.records.validate_record` (so ``leaderboard build``) checks, with
-messages that name the field."""
+"""The published JSON Schema of result records, ``result/1`` and ``result/2``
+(``harness/scoring/result_schema.json``): valid, shipped as package data, true of every
+committed record, and what :func:`harness.scoring.records.validate_record` (so ``leaderboard
+build``) checks, with messages that name the field."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def test_the_schema_is_valid_and_package_data():
     schema = result_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     shipped = json.loads(files("harness.scoring").joinpath("result_schema.json").read_text())
-    assert shipped == schema and schema["properties"]["schema_version"] == {"const": "result/1"}
+    assert shipped == schema
+    assert schema["properties"]["schema_version"] == {"enum": ["result/1", "result/2"]}
 
 
 def test_every_committed_record_validates_with_plain_jsonschema():
