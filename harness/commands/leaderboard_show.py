@@ -48,12 +48,13 @@ def _load_table(args):
 
 
 def _print_group(key, g, note: str = "") -> None:
+    from harness.leaderboard.ci_units import ci_label
     from harness.leaderboard.markdown import dataset_label
 
     bench, proto, level_set = key
     finetune = bool(g["scratch_iqm"].notna().any()) or not proto.startswith("zero-shot")
     head = ["rank", "band", "submission", "architecture", "IQM [95% CI]", "mean [95% CI]"]
-    head += ["opt.gap", "levels", "dataset"]
+    head += ["CI over", "opt.gap", "levels", "dataset"]
     head += ["scratch IQM", "gain [95% CI]"] if finetune else []
     rows = []
     for r in g.itertuples(index=False):
@@ -62,13 +63,14 @@ def _print_group(key, g, note: str = "") -> None:
             fmt(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
             fmt(r.mean, r.mean_ci_low, r.mean_ci_high),
         ]
+        row += [ci_label(r.ci_unit, r.n_seeds)]
         row += [fmt(r.optimality_gap), str(r.n_levels)]
         row += [dataset_label(r.dataset_commit, r.dataset_origin)]
         if finetune:
             row += [fmt(r.scratch_iqm), fmt(r.gain_iqm, r.gain_ci_low, r.gain_ci_high, True)]
         rows.append([" ".join(str(c).split()) for c in row])
     widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-    right = {0, 1, 6, 7}
+    right = {0, 1, 7, 8}
     print(f"{bench}  {proto}  (level set {level_set[:12]}, {g['n_levels'].iloc[0]} levels)" + note)
     for row in [head, *rows]:
         cells = [
@@ -138,6 +140,15 @@ def add_compare(sub) -> None:
     p.set_defaults(func=run_compare)
 
 
+def _units(unit: str) -> str:
+    """``eval_episode`` -> ``episodes within levels``; a pair ``x (A), y (B)`` word by word."""
+    from harness.scoring.stats import CI_UNITS
+
+    for k in sorted(CI_UNITS, key=len, reverse=True):
+        unit = unit.replace(k, CI_UNITS[k])
+    return unit
+
+
 def run_compare(args) -> int:
     from harness.leaderboard.compare import compare_results, is_record_path, resolve_pair
     from harness.leaderboard.markdown import dataset_label
@@ -169,8 +180,8 @@ def run_compare(args) -> int:
     print(f"  IQM(A) - IQM(B)     {fmt(d['value'], d['ci_low'], d['ci_high'], True)}")
     print(f"  mean(A) - mean(B)   {fmt(m['value'], m['ci_low'], m['ci_high'], True)}")
     print(
-        f"  IQM A {res['a']['iqm']:.3f}, B {res['b']['iqm']:.3f}; 95% CIs resample "
-        f"{res['ci_unit']}s within levels, {res['bootstrap_reps']} replicates"
+        f"  IQM A {res['a']['iqm']:.3f}, B {res['b']['iqm']:.3f}; 95% CIs over "
+        f"{_units(res['ci_unit'])}, {res['bootstrap_reps']} replicates"
     )
     shown = [x for x in res["per_level"] if x["diff"] != 0][: args.top]
     print(

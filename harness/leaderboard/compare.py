@@ -185,7 +185,7 @@ def compare_results(
         "level_set_sha256": a.key[2],
         "dataset_commit": a.dataset_commit,
         "n_levels": len(per_level),
-        "ci_unit": sa.unit,
+        "ci_unit": sa.unit if sa.unit == sb.unit else f"{sa.unit} (A), {sb.unit} (B)",
         "a": side(a),
         "b": side(b),
         "probability_of_improvement": poi,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.leaderboard.ci_units import CI_LEGEND, ci_label
 from harness.leaderboard.table import GROUP_KEYS, LeaderboardError
 
 __all__ = [
@@ -96,7 +97,8 @@ def _datasets(g: pd.DataFrame) -> str:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The table as Markdown: one section per (benchmark, protocol, level-set hash) with rank,
-    band, submission, architecture, IQM [95% CI], mean [95% CI], optimality gap, levels and the
+    band, submission, architecture, IQM [95% CI], mean [95% CI], what the CIs resample ("CI
+    over": episodes, fine-tuning seeds, or N training seeds), optimality gap, levels and the
     dataset commit each row was scored on; fine-tuning protocols add the from-scratch IQM and
     the gain [95% CI]."""
     lines = [
@@ -108,6 +110,8 @@ def markdown_table(table: pd.DataFrame) -> str:
         "overlaps the CI of its band's first entry shares that band, otherwise it starts the "
         "next one; results on different level sets are never ranked together, while the same "
         "levels read from the bundled copy or the Hub release are.",
+        "",
+        CI_LEGEND,
     ]
     if table.empty:
         return "\n".join([*lines, "", "_No results yet._"])
@@ -118,8 +122,8 @@ def markdown_table(table: pd.DataFrame) -> str:
             title += f" (level set {md_escape(level_set[:12])})"
         finetune = g["scratch_iqm"].notna().any() or proto.startswith("finetune")
         head = ["rank", "band", "submission", "architecture", "IQM [95% CI]", "mean [95% CI]"]
-        head += ["optimality gap", "levels", "dataset"]
-        align = ["---:", "---:", "---", "---", "---", "---", "---:", "---:", "---"]
+        head += ["CI over", "optimality gap", "levels", "dataset"]
+        align = ["---:", "---:", "---", "---", "---", "---", "---", "---:", "---:", "---"]
         if finetune:
             head += ["from-scratch IQM", "gain in IQM [95% CI]"]
             align += ["---:", "---"]
@@ -157,6 +161,7 @@ def _rows(g: pd.DataFrame, head, align, finetune: bool) -> list[str]:
             md_escape(r.architecture),
             _ci(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
             _ci(r.mean, r.mean_ci_low, r.mean_ci_high),
+            md_escape(_ci_over(r)),
             _f(r.optimality_gap),
             str(r.n_levels),
             md_escape(dataset_label(r.dataset_commit, getattr(r, "dataset_origin", None))),
@@ -165,6 +170,14 @@ def _rows(g: pd.DataFrame, head, align, finetune: bool) -> list[str]:
             cells += [_f(r.scratch_iqm), _ci(r.gain_iqm, r.gain_ci_low, r.gain_ci_high, True)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _ci_over(r) -> str:
+    """The row's CI unit (tables written before the column: episodes or fine-tuning seeds)."""
+    unit = getattr(r, "ci_unit", None)
+    if not unit:
+        unit = "train_seed" if str(r.protocol).startswith("finetune") else "eval_episode"
+    return ci_label(unit, getattr(r, "n_seeds", 1))
 
 
 def update_readme(path: str | os.PathLike, section: str, header: str = README_HEADER) -> Path:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.leaderboard import plots
+from harness.leaderboard.ci_units import ci_label, ci_title, has_seed_ci
 from harness.leaderboard.gallery import check_gallery, render_gallery
 from harness.leaderboard.page_assets import PAGE_CSS as _CSS
 from harness.leaderboard.page_assets import PAGE_JS as _JS
@@ -154,6 +155,7 @@ def _row(r, gains: bool) -> str:
         f'<td data-sort="{_e(r.architecture)}">{_e(r.architecture)}</td>',
         _ci_cell(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
         _ci_cell(r.mean, r.mean_ci_low, r.mean_ci_high),
+        _unit_cell(r),
         f'<td class="num" data-sort="{_sortkey(r.optimality_gap)}">{_f3(r.optimality_gap)}</td>',
     ]
     if gains:
@@ -170,9 +172,28 @@ def _row(r, gains: bool) -> str:
     attrs = (
         f'class="lb-row" id="row-{_e(_slug(str(r.result_id))[:24])}" '
         f'data-submission="{_e(r.submission_id)}" data-rank="{_e(r.rank)}" '
-        f'data-band="{band}" data-iqm="{_sortkey(r.iqm)}" data-result-id="{_e(r.result_id)}"'
+        f'data-band="{band}" data-iqm="{_sortkey(r.iqm)}" data-result-id="{_e(r.result_id)}" '
+        f'data-ci-unit="{_e(_unit(r))}"'
     )
     return f"<tr {attrs}>" + "".join(cells) + "</tr>"
+
+
+def _unit(r) -> str:
+    """The row's ``ci_unit`` (tables before the column: episodes, or fine-tuning seeds)."""
+    unit = getattr(r, "ci_unit", None)
+    if isinstance(unit, str) and unit:
+        return unit
+    return "train_seed" if str(r.protocol_id).startswith("finetune") else "eval_episode"
+
+
+def _unit_cell(r) -> str:
+    """What the row's CIs resample: a badge, green for the submission's training seeds."""
+    unit, n = _unit(r), getattr(r, "n_seeds", 1)
+    kind = "seeds" if has_seed_ci(unit) else ("ft-seeds" if unit == "train_seed" else "episodes")
+    return (
+        f'<td class="ci-unit" data-sort="{_e(unit)}"><span class="unit unit-{kind}" '
+        f'title="{_e(ci_title(unit))}">{_e(ci_label(unit, n))}</span></td>'
+    )
 
 
 _NUMERIC = {"rank", "iqm", "mean", "optimality_gap", "scratch_iqm", "gain_iqm", "n_levels",
@@ -195,6 +216,12 @@ def _table(group: pd.DataFrame, table_id: str) -> str:
         ("architecture", "architecture", ""),
         ("iqm", "IQM [95% CI]", "Interquartile mean of per-level solve rates"),
         ("mean", "mean [95% CI]", "Mean per-level solve rate"),
+        (
+            "ci_unit",
+            "CI over",
+            "What each 95% CI resamples within every level: episodes (one trained policy), "
+            "fine-tuning seeds, or the submission's training seeds (seeds x levels)",
+        ),
         (
             "optimality_gap",
             "optimality gap",
@@ -367,9 +394,13 @@ def _header(table: pd.DataFrame, title: str, generated_at: str, sections) -> str
         "benchmark's fixed level set. A level's score is its solve rate over the evaluation "
         "episodes (or training seeds, for fine-tuning). <b>IQM</b> is the interquartile mean of "
         "the level scores: the mean of the middle 50%, robust to a few outlier levels. The "
-        "<b>95% CI</b> comes from a stratified bootstrap (levels are strata; episodes are "
-        "resampled within each level): a basic interval for the IQM, whose resamples are "
-        "biased low when many levels are never solved, a percentile interval for the mean. "
+        "<b>95% CI</b> comes from a stratified bootstrap (levels are strata; within each level "
+        "it resamples what the <b>CI over</b> column says: the evaluation episodes of one "
+        "trained policy, the fine-tuning seeds, or, for a submission of several training "
+        "seeds, the seeds themselves, as rliable does over runs x tasks; only the last shows "
+        "how much a method depends on its training seed): a basic interval for the IQM, whose "
+        "resamples are biased low when many levels are never solved, a percentile interval "
+        "for the mean. "
         "Rank is by IQM; submissions whose CIs "
         "overlap share a <b>band</b>, so only a band change is a clear difference. The "
         "optimality gap is the mean shortfall below a solve rate of 1 (lower is better).</p>"

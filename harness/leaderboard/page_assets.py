@@ -54,6 +54,10 @@ vertical-align:top;white-space:nowrap}
 .sub .name{font-weight:600;display:block;white-space:normal;word-break:break-word;
 max-width:22em}
 .sub .kind{color:#6b7280;font-size:.8em}
+.unit{display:inline-block;border-radius:4px;padding:0 6px;font-size:.8em;background:#f3f4f6;
+color:#374151}
+.unit-seeds{background:#dcfce7;color:#166534;font-weight:600}
+.unit-ft-seeds{background:#e0e7ff;color:#3730a3}
 .band{display:inline-block;min-width:1.7em;text-align:center;border-radius:999px;color:#fff;
 font-weight:600;font-size:.85em;padding:0 6px}
 .band-x{background:#6b7280}

@@ -8,7 +8,10 @@ the score matrix that :mod:`harness.scoring.stats` takes:
   and the rest zeros (the per-attempt solve indicators, in no particular order: every statistic
   here is invariant to their order); the bootstrap unit is the attempt;
 * fine-tuning: level ``l`` has one entry per training seed, that seed's solve rate; the
-  bootstrap unit is the training seed.
+  bootstrap unit is the training seed;
+* a multi-seed submission (``submission_seed`` set): one entry per submission seed (zero-shot)
+  or per (submission seed, fine-tuning seed) pair, that run's solve rate; the unit is the seed
+  (rliable's runs).
 
 :func:`align` pairs two matrices level by level through the level hashes (the order of rows in
 the files does not matter). :func:`paired_difference` is the difference of a statistic between
@@ -47,8 +50,8 @@ __all__ = [
 @dataclasses.dataclass(frozen=True)
 class LevelScores:
     """One result's entries per level: ``level_ids`` and ``level_hashes`` (L,), ``entries`` a
-    list of L 1-D float arrays (attempt outcomes in {0, 1}, or per-seed solve rates), ``unit``
-    ``"eval_episode"`` or ``"train_seed"``."""
+    list of L 1-D float arrays (attempt outcomes in {0, 1}, or per-run solve rates), ``unit``
+    a key of :data:`harness.scoring.stats.CI_UNITS`."""
 
     level_ids: list[str]
     level_hashes: list[str]
@@ -71,13 +74,19 @@ def score_matrix(per_level: pd.DataFrame, name: str = "per-level file") -> Level
     seeded = per_level["train_seed"].notna()
     if seeded.any() and not seeded.all():
         raise LeaderboardError(f"{name}: train_seed is set on some rows only")
+    subs = per_level.get("submission_seed", pd.Series([None] * len(per_level))).notna()
+    if subs.any() and not subs.all():
+        raise LeaderboardError(f"{name}: submission_seed is set on some rows only")
+    runs = [
+        c for c, flag in (("submission_seed", subs.all()), ("train_seed", seeded.all())) if flag
+    ]
     ids, hashes, entries = [], [], []
     groups = per_level.groupby("level_hash", sort=False)
     for h, g in groups:
         ids.append(str(g["level_id"].iloc[0]))
         hashes.append(str(h))
-        if seeded.all():
-            entries.append(g.sort_values("train_seed")["solve_rate"].to_numpy(np.float64))
+        if runs:  # one entry per run: a seed, or a (submission seed, fine-tuning seed) pair
+            entries.append(g.sort_values(runs)["solve_rate"].to_numpy(np.float64))
             continue
         if len(g) != 1:
             raise LeaderboardError(f"{name}: level {ids[-1]} has {len(g)} rows (expected 1)")
@@ -90,13 +99,21 @@ def score_matrix(per_level: pd.DataFrame, name: str = "per-level file") -> Level
                 f"successes out of {n} attempts"
             )
         entries.append(np.concatenate([np.ones(k), np.zeros(n - k)]))
-    return LevelScores(ids, hashes, entries, "train_seed" if seeded.all() else "eval_episode")
+    unit = {
+        ("submission_seed", "train_seed"): "submission_seed_x_train_seed",
+        ("submission_seed",): "submission_seed",
+        ("train_seed",): "train_seed",
+    }.get(tuple(runs), "eval_episode")
+    return LevelScores(ids, hashes, entries, unit)
 
 
 def align(a: LevelScores, b: LevelScores, names: Sequence[str] = ("A", "B")):
     """``(a, b)`` reordered so that level ``i`` is the same level (by hash) in both, in ``a``'s
-    order. Different level sets or bootstrap units are a :class:`LeaderboardError`."""
-    if a.unit != b.unit:
+    order. Different level sets are a :class:`LeaderboardError`; different bootstrap units are
+    not (a multi-seed submission's seeds against a single policy's episodes: each result is
+    resampled by its own unit, within the same levels), except fine-tuning seeds against
+    anything else (another protocol)."""
+    if a.unit != b.unit and "train_seed" in (a.unit, b.unit):
         raise LeaderboardError(
             f"{names[0]} has one entry per {a.unit}, {names[1]} per {b.unit}: not comparable"
         )

@@ -12,7 +12,9 @@
   (``hub``, ``bundled``, ``local``, ``import``) its record was scored on. ``verified`` is 0 for a
   policy scored in-process (:func:`harness.scoring.evaluate_policy`; its code is not in a
   submission): such rows are ranked and banded only among themselves, after the group's verified
-  rows, and the Markdown and the page show them in a table of their own. Two records of one
+  rows, and the Markdown and the page show them in a table of their own. ``n_seeds`` and
+  ``ci_unit`` say whether a row's CIs are over the submission's training seeds (a multi-seed
+  submission) or only over episodes (:mod:`harness.leaderboard.ci_units`). Two records of one
   submission in one group: the newest by ``created_at`` is kept (a note says which was dropped).
   Only ``FINISHED`` records are ranked, and none on a registered benchmark marked
   ``leaderboard=False`` (the validation splits).
@@ -75,6 +77,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("action_type", "str"),
     ("checkpoint_sha256", "str"),
     ("verified", "int"),
+    ("n_seeds", "int"),
+    ("ci_unit", "str"),
     ("rank", "int"),
     ("band", "int"),
     ("iqm", "float"),
@@ -259,6 +263,8 @@ def _nan(x) -> float:
 
 
 def _row(rf: RecordFile, root: Path | None) -> dict:
+    from harness.scoring.records import ci_unit
+
     r = rf.record
     sub, bench, proto = r["submission"], r["benchmark"], r["protocol"]
     sr = r["metrics"]["solve_rate"]
@@ -281,6 +287,8 @@ def _row(rf: RecordFile, root: Path | None) -> dict:
         "action_type": proto.get("action_type") or sub["action_type"],
         "checkpoint_sha256": sub["checkpoint_sha256"],
         "verified": int(rf.verified),
+        "n_seeds": int(sub.get("n_seeds", 1)),
+        "ci_unit": ci_unit(r),
         "rank": 0,
         "band": 0,
         "iqm": float(sr["iqm"]),
@@ -485,6 +493,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if "dataset_origin" not in df.columns and "dataset_commit" in df.columns:  # older tables
         bundled = df["dataset_commit"].astype(str).str.startswith("bundled:")
         df = df.assign(dataset_origin=np.where(bundled, "bundled", "hub"))
+    if "ci_unit" not in df.columns and "protocol_id" in df.columns:  # before multi-seed
+        ft = df["protocol_id"].astype(str).str.startswith("finetune")
+        df = df.assign(ci_unit=np.where(ft, "train_seed", "eval_episode"), n_seeds=1)
     missing = [c for c, _ in COLUMNS if c not in df.columns]
     if missing:
         raise LeaderboardError(f"{path}: missing columns {', '.join(missing)}")

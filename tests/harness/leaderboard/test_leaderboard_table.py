@@ -399,7 +399,7 @@ def test_markdown_escapes_names_and_has_one_section_per_group(tmp_path):
     # every table row has the header's number of unescaped pipes
     for line in md.splitlines():
         if line.startswith("|"):
-            assert line.replace("\\|", "").count("|") == 10
+            assert line.replace("\\|", "").count("|") == 11  # 10 columns
 
 
 def test_readme_markers_keep_outside_text(tmp_path):
