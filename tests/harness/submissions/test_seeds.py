@@ -147,6 +147,14 @@ def test_bad_folders_are_refused(multi, members, tmp_path):
     _write_manifest(d3, m)
     with pytest.raises(SubmissionError, match=r"seeds/0/model.safetensors"):
         load_submission(d3)  # the seed's weights get the single-seed checks
+    d4 = _copy(multi, tmp_path / "d")
+    shutil.copyfile(members[0] / "model.safetensors", d4 / "params.safetensors")
+    with pytest.raises(SubmissionError, match=r"holds both params.safetensors and seeds.json"):
+        load_submission(d4)  # a Kinetix checkpoint is one seed
+    d5 = _copy(multi, tmp_path / "e")
+    (d5 / "policy.jax_exported").write_bytes(b"x")
+    with pytest.raises(SubmissionError, match=r"holds a program .* and seeds.json"):
+        load_submission(d5)  # so is an exported program
 
 
 def test_parameter_free_policy_has_no_seeds(multi, tmp_path):
@@ -175,6 +183,12 @@ def test_combine_refuses_mixed_methods(members, multi, tmp_path):
         combine_seeds(members[:2], tmp_path / "w", seeds=[3, 3])
     with pytest.raises(SubmissionError, match=r"exists and is not empty"):
         combine_seeds(members[:2], multi)
+
+
+def test_submit_dry_run_checks_a_multi_seed_submission(multi, capsys):
+    assert main(["submit", str(multi), "--dry-run", "--json", "--steps", "4"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["ok"] and [s["seed"] for s in out["submission"]["seeds"]] == [0, 1, 2]
 
 
 def test_combine_seeds_command(members, tmp_path, capsys):
