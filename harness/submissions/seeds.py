@@ -27,8 +27,9 @@ Rules, each refusal a :class:`SubmissionError` naming the field (``seeds[1].sha2
   is ever opened), ``sha256`` (64 lower-case hex digits; the file's bytes must hash to it) and
   optionally ``source`` (a string: where the seed came from, e.g. its run folder);
 * ``seeds/`` holds a folder for each listed seed and nothing else (a seed trained but left out
-  of the manifest is an error, not silently ignored); the weights files are regular files inside
-  the submission folder (no symlink out of it);
+  of the manifest is an error, not silently ignored); each weights file is a file (as for a
+  single-seed submission, a symlink is followed: the Hub cache's snapshots are symlinks to its
+  blobs);
 * the architecture has parameters; the folder has no top-level ``model.safetensors`` and is not
   a Kinetix checkpoint or an exported program (multi-seed submissions are of our format only:
   a Kinetix checkpoint folder holds one ``params.safetensors``, and an exported program bakes
@@ -173,14 +174,11 @@ def load_seeds(
             f"{seeds_dir / extra[0]}: not listed in {SEEDS_FILE} (list every seed of "
             f"{SEEDS_DIR}/ there, or remove it)"
         )
-    root = folder.resolve()
     out = []
     for i, e in enumerate(entries):
         weights = folder / e["file"]
         if not weights.is_file():
             raise _err(path, f"seeds[{i}].file", f"names {e['file']}, which is not a file")
-        if not weights.resolve().is_relative_to(root):
-            raise _err(path, f"seeds[{i}].file", f"{e['file']} leads out of {folder}")
         files[e["file"]] = check_size(weights, max_bytes, "weights file")
         sha = sha256_file(weights)
         if sha != e["sha256"]:

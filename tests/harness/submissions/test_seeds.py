@@ -205,3 +205,37 @@ def test_combine_seeds_command(members, tmp_path, capsys):
     assert main(["submission", "info", str(out), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert [s["seed"] for s in info["seeds"]] == [10, 11, 12]
+
+
+def test_hub_reference_to_a_multi_seed_folder(multi, tmp_path, monkeypatch):
+    """Hub snapshots are symlinks into blobs/: every seed loads through them, and the download
+    patterns fetch seeds.json and seeds/*/model.safetensors (and nothing else of the folder)."""
+    import os
+
+    import huggingface_hub.constants as hc
+    from huggingface_hub.utils import filter_repo_objects
+
+    from harness.submissions import HUB_FILES
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    cache = tmp_path / "hf" / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache))
+    root = cache / "models--o--seeds"
+    (root / "blobs").mkdir(parents=True)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(sha)
+    for f in sorted(p for p in multi.rglob("*") if p.is_file()):
+        data = f.read_bytes()
+        blob = root / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        link = root / "snapshots" / sha / "m" / f.relative_to(multi)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(blob, link.parent), link)
+    sub = load_submission("hf://o/seeds/m")
+    assert sub.seed_ids == [0, 1, 2] and sub.source["commit"] == sha
+    assert sub.sha256 == load_submission(multi).sha256
+    names = ["m/seeds.json", "m/seeds/1/model.safetensors", "m/config.json", "m/notes.bin"]
+    kept = list(filter_repo_objects(names, allow_patterns=["m/" + f for f in HUB_FILES]))
+    assert kept == names[:3]
