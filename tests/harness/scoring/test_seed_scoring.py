@@ -268,3 +268,29 @@ def test_leaderboard_marks_seed_cis(scored, tmp_path):
     assert page.count('data-ci-unit="submission_seed"') == 1
     assert page.count('data-ci-unit="eval_episode"') == 3
     assert 'class="unit unit-seeds" title="training seeds x levels">3 training seeds<' in page
+
+
+@pytest.mark.slow  # six one-update PPO runs on one level (about 1 min on 2 cores)
+def test_finetune_of_a_multi_seed_submission_end_to_end(members, tmp_path_factory):
+    import kinetix.handmade as hm
+    from harness import score
+    from harness.cli import main
+    from kinetix import save_kinetix_json
+
+    root = tmp_path_factory.mktemp("ft")
+    entry, level, _ = hm.certified_levels("s")[0]
+    save_kinetix_json(level, root / "json" / f"{entry.name}.json")
+    data = root / "one"
+    args = ["levels", "import-kinetix", str(root / "json"), "--out", str(data), "--size", "s"]
+    assert main([*args, "--name", "one", "--random-episodes", "0", "--json"]) == 0
+    sub = load_submission(combine_seeds(members[:2], root / "two-seeds"))
+    protocol = FineTune(budget=4096, train_seeds=(0, 1), evaluation=ZeroShot(attempts=2))
+    res = score(sub, str(data), protocol, out=root / "rec", cache_dir=root / "cache",
+                bootstrap_reps=REPS, offline=True)  # fmt: skip
+    assert res.outcomes["finetuned"]["solved"].shape == (1, 2, 2, 2)  # (L, P, S, K)
+    assert res.outcomes["scratch"]["solved"].shape == (1, 2, 2)
+    assert len(list((root / "cache").glob("*.npz"))) == 1 * 2 * (2 + 1)  # scratch once
+    sr = res.record["metrics"]["solve_rate"]
+    assert sr["ci_unit"] == "submission_seed_x_train_seed" and sr["ci_runs"] == 4
+    assert "finetune_gain" in res.record["metrics"]
+    assert res.record["seeds"] == {"train": [0, 1], "eval": [0], "submission": [0, 1]}
