@@ -14,12 +14,18 @@ Modules: :mod:`kinetix.sizes`, :mod:`kinetix.level`, :mod:`kinetix.validate`,
 :mod:`kinetix.observations`, :mod:`kinetix.reward`, :mod:`kinetix.env`,
 :mod:`kinetix.policies`, :mod:`kinetix.rollout`, :mod:`kinetix.kinetix_json` (import of Kinetix
 JSON; export in :mod:`kinetix.kinetix_json_export`), :mod:`kinetix.render` (rendering),
-:mod:`kinetix.generator` (procedural levels), :mod:`kinetix.gymnax_env` (a gymnax
+:mod:`kinetix.generator` (procedural levels), :mod:`kinetix.distributed` (several processes
+or hosts through ``jax.distributed``), :mod:`kinetix.gymnax_env` (a gymnax
 ``Environment`` with the level distribution in its params; needs the optional gymnax).
 """
 
 from kinetix.actions import ACTION_TYPES, action_space, noop_action, random_action
 from kinetix.compiled_programs import release_compiled_programs, release_compiled_programs_if_needed
+from kinetix.distributed import (
+    DistributedConfig,
+    DistributedError,
+    ProcessLostError,
+)
 from kinetix.env import (
     KINETIX_PARITY_SETTING,
     EnvConfig,
@@ -94,6 +100,8 @@ from kinetix.validate import validate_level
 
 __all__ = [
     "ACTION_TYPES",
+    "DistributedConfig",
+    "DistributedError",
     "EntityObservation",
     "EnvConfig",
     "EnvConfigError",
@@ -114,6 +122,7 @@ __all__ = [
     "NoopFilter",
     "OBS_TYPES",
     "POLICIES",
+    "ProcessLostError",
     "PixelObservation",
     "ROLE_BLUE",
     "ROLE_GREEN",

@@ -3,7 +3,8 @@
 Tensors are named by their pytree path (``jax.tree_util.keystr``); the level pool is left out
 (it is rebuilt from the config). Metadata (JSON strings): the update counter and the config.
 Restoring needs a template carry of the same structure (a fresh ``init`` of the same config);
-every name, shape and dtype is checked, and each leaf keeps the template's sharding.
+every name, shape and dtype is checked, and each leaf keeps the template's sharding (a host
+template, e.g. a gathered multi-process runner, gets numpy leaves).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def load_checkpoint(path, template):
                 f"{path}: tensor {name!r} is {value.dtype}{list(value.shape)}, the run expects "
                 f"{np.dtype(leaf.dtype)}{list(leaf.shape)}"
             )
-        leaves.append(jax.device_put(value, leaf.sharding))
+        leaves.append(jax.device_put(value, leaf.sharding) if hasattr(leaf, "sharding") else value)
     if stored:
         raise CheckpointError(f"{path}: unexpected tensors {sorted(stored)[:3]}")
     return jax.tree_util.tree_unflatten(treedef, leaves), meta

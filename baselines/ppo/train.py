@@ -8,6 +8,12 @@ second, ``wall_s``: seconds since the start, resumed runs included), refills the
 the curve, evaluates (:func:`evaluate`: first-episode solve rate per level, (L,) floats in
 [0, 1]) and exports the submission. ``make_train``, ``Runner``, ``Transition``, ``make_mesh``
 and ``make_optimizer`` live in :mod:`baselines.ppo.update` and are re-exported here.
+
+Several processes (:mod:`kinetix.distributed`): every process runs this loop on the same config
+and levels; the update is data-parallel over every device of every process. Checkpoints are
+gathered onto every process and written by process 0 only; a resumed run reads process 0's
+checkpoint and sends it to the others. Metrics, the curve, the summary, the final evaluation
+and the exported submission are process 0's alone (the other processes write nothing).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from baselines.ppo.update import (
     make_optimizer,
     make_train,
 )
+from kinetix.distributed import gather, is_primary, process_count, put_global
 from kinetix.env import KinetixEnv
 
 __all__ = ["Runner", "Transition", "make_mesh", "make_train", "make_optimizer", "policy_fn"]
@@ -78,7 +85,7 @@ def sfl_rescore(fns: TrainFns, agent, cfg: TrainConfig, runner: Runner) -> tuple
     buf = top_k_buffer(scores, idx, k).astype(jnp.int32)
     buf = jnp.resize(buf, sampler.buffer.shape)  # keep the shape (repeat if the bank is small)
     new = dataclasses.replace(sampler, buffer=buf, ratio=jnp.float32(sfl.ratio))
-    new = jax.device_put(new, fns.shardings(runner).sampler)
+    new = put_global(new, fns.shardings(runner).sampler)
     info = {
         "sfl_mean_score": float(jnp.mean(jax.lax.top_k(scores, k)[0])),
         "sfl_mean_p": float(jnp.mean(p)),
@@ -121,8 +128,38 @@ def _fmt(x) -> str:
 
 
 def _hardware() -> str:
-    devs = jax.local_devices()
-    return f"{len(devs)} x {devs[0].device_kind} ({jax.default_backend()})"
+    devs = jax.devices()
+    procs = process_count()
+    where = f", {procs} processes" if procs > 1 else ""
+    return f"{len(devs)} x {devs[0].device_kind} ({jax.default_backend()}{where})"
+
+
+def _resume(ckpt, runner: Runner, shardings, ppo_settings: dict):
+    """``(runner, metadata)`` from process 0's checkpoint ``ckpt`` (checked against the run's
+    ``ppo`` settings), placed with ``shardings`` on every process."""
+    from baselines.ppo.checkpoint import load_checkpoint
+    from kinetix.distributed import broadcast, primary_result
+
+    if process_count() == 1:
+        runner, meta = load_checkpoint(ckpt, runner)
+        _check_resume(ckpt, meta, ppo_settings)
+        return runner, meta
+    template = gather(runner)
+    loaded = {}
+
+    def read():
+        loaded["runner"], meta = load_checkpoint(ckpt, template)
+        _check_resume(ckpt, meta, ppo_settings)
+        return meta
+
+    meta = primary_result(read)
+    host = broadcast(loaded.get("runner", template))
+    return put_global(host, shardings), meta
+
+
+def _check_resume(ckpt, meta: dict, ppo_settings: dict) -> None:
+    if meta.get("config", {}).get("ppo") != ppo_settings:
+        raise ConfigError(f"{ckpt}: the checkpoint was written with other ppo settings")
 
 
 def train(
@@ -150,7 +187,7 @@ def train(
     from pathlib import Path
 
     from baselines.ppo.agent import make_agent
-    from baselines.ppo.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+    from baselines.ppo.checkpoint import CHECKPOINT_FILE, save_checkpoint
     from baselines.ppo.config import config_to_dict
     from baselines.ppo.levels import resolve_levels
     from baselines.ppo.report import MetricsWriter, plot_curve
@@ -178,14 +215,14 @@ def train(
     if resume:
         if ckpt is None:
             raise ConfigError("resume needs an output folder")
-        runner, meta = load_checkpoint(ckpt, runner)
-        if meta.get("config", {}).get("ppo") != cfg_dict["ppo"]:
-            raise ConfigError(f"{ckpt}: the checkpoint was written with other ppo settings")
+        runner, meta = _resume(ckpt, runner, fns.shardings(runner), cfg_dict["ppo"])
         wall_before = float(meta.get("wall_seconds", 0.0))
-        log(f"resumed from {ckpt} at update {int(runner.update)}")
-    start = int(runner.update)
+        log(f"resumed from {ckpt} at update {int(gather(runner.update))}")
+    start = int(gather(runner.update))
+    primary = is_primary()
     writer = MetricsWriter(
-        out_dir / "metrics.jsonl" if out_dir else None, truncate_after=start if resume else None
+        out_dir / "metrics.jsonl" if out_dir and primary else None,
+        truncate_after=start if resume else None,
     )
     num_updates = cfg.ppo.num_updates
     if stop_after is not None:
@@ -197,8 +234,10 @@ def train(
 
     def save(runner, wall):
         if ckpt is not None:
-            meta = {"update": int(runner.update), "config": cfg_dict, "wall_seconds": wall}
-            save_checkpoint(ckpt, runner, meta)
+            host = gather(runner)  # every process takes part; process 0 writes
+            if primary:
+                meta = {"update": int(host.update), "config": cfg_dict, "wall_seconds": wall}
+                save_checkpoint(ckpt, host, meta)
 
     bar = None
     if cfg.logging.progress:
@@ -219,7 +258,7 @@ def train(
     while update < num_updates:
         t0 = time.time()
         runner, m = update_fn(runner)
-        m = jax.device_get(m)
+        m = gather(m)
         dt = time.time() - t0
         if update > start:  # the first call includes compilation
             sps_steady.append(steps_per_call / dt)
@@ -250,11 +289,11 @@ def train(
         bar.close()
     wall = wall_before + time.time() - t_start
     save(runner, wall)
-    params = jax.device_get(runner.params)
+    params = gather(runner.params)
     info = {
         "name": cfg.name,
-        "updates": int(runner.update),
-        "env_steps": int(runner.update) * cfg.ppo.batch_steps,
+        "updates": int(gather(runner.update)),
+        "env_steps": int(gather(runner.update)) * cfg.ppo.batch_steps,
         "wall_seconds": round(wall, 2),
         "sps_steady": float(np.median(sps_steady)) if sps_steady else None,
         "hardware": _hardware(),
@@ -265,7 +304,7 @@ def train(
         "hyperparameters": cfg_dict,
         "final": writer.rows[-1] if writer.rows else None,
     }
-    if out_dir is not None and int(runner.update) >= cfg.ppo.num_updates:
+    if out_dir is not None and primary and update >= cfg.ppo.num_updates:
         if cfg.logging.eval_episodes:
             n = min(64, n_levels)
             rates = evaluate(

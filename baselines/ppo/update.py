@@ -17,14 +17,18 @@ T = ``ppo.num_steps``, K = ``logging.log_every``:
 Shapes: :class:`Runner` fields ``env_state``, ``obs``, ``first`` (B,) and ``hidden`` have a
 leading env axis B; a rollout's :class:`Transition` leaves are time-major (T, B, ...).
 
-Data parallel: with a :class:`jax.sharding.Mesh` over the local devices (1-D, axis ``"d"``) the
-env batch (states, observations, recurrent state) is sharded on its leading axis and everything
-else replicated; XLA's SPMD partitioner makes the gradients global.
+Data parallel: with a :class:`jax.sharding.Mesh` (1-D, axis ``"d"``; default: every device of
+every process, :func:`make_mesh`) the env batch (states, observations, recurrent state) is
+sharded on its leading axis and everything else replicated; XLA's SPMD partitioner makes the
+gradients global (an all-reduce across devices, and across processes when several run:
+:mod:`kinetix.distributed`). ``init`` computes the initial runner on every process from the same
+key (so every process holds the same host values) and places each process's shards of it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any, NamedTuple
 
 import jax
@@ -34,7 +38,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from baselines.ppo.config import ConfigError, TrainConfig
+from baselines.ppo.config import ConfigError, TrainConfig, config_to_dict
 from baselines.ppo.levels import LevelSampler, make_sampler, sample_indices, take_levels
 from baselines.ppo.losses import gae, normalise, policy_loss, value_loss
 from kinetix.env import KinetixEnv
@@ -68,9 +72,14 @@ class Runner(NamedTuple):
     update: jax.Array  # () int32 updates done
 
 
+#: jitted init/update programs by (settings, agent, level-pool kind, mesh): see make_train.
+_COMPILED: dict = {}
+
+
 def make_mesh(devices=None) -> Mesh:
-    """A 1-D mesh (axis ``"d"``) over ``devices`` (default: all local devices)."""
-    devices = jax.local_devices() if devices is None else devices
+    """A 1-D mesh (axis ``"d"``) over ``devices`` (default: every device of every process,
+    ``jax.devices()``; the local devices when one process runs)."""
+    devices = jax.devices() if devices is None else devices
     return Mesh(np.asarray(devices), ("d",))
 
 
@@ -140,8 +149,30 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None, *, const
             update=jnp.int32(0),
         )
 
+    # Compiled programs are shared by every make_train of the same settings (each fine-tuning
+    # cell calls make_train): the pool is an argument of init and part of the runner, never a
+    # constant of the programs, so one compile serves every level of the same shapes.
+    program_key = (
+        json.dumps(config_to_dict(cfg), sort_keys=True, default=str),
+        repr(agent),
+        multi_level,
+        constrain,
+        tuple(d.id for d in mesh.devices.flat),
+    )
+
+    def jit_init():
+        key = (*program_key, "init")
+        if key not in _COMPILED:
+            _COMPILED[key] = jax.jit(init_state)
+        return _COMPILED[key]
+
     def init(key, params=None) -> Runner:
-        runner = jax.jit(init_state)(key, params)
+        from kinetix.distributed import process_count, put_global
+
+        if process_count() > 1:  # the same host values on every process -> its shards
+            runner = jax.device_get(jit_init()(key, jax.device_get(params), pool))
+            return put_global(runner, shardings(runner))
+        runner = jit_init()(key, params, pool)
         runner = jax.tree.map(jnp.copy, runner)  # distinct buffers (the update donates them)
         return jax.device_put(runner, shardings(runner))
 
@@ -288,7 +319,12 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None, *, const
 
     def compiled_update(example: Runner):
         sh = shardings(example)
-        return jax.jit(update, in_shardings=(sh,), out_shardings=(sh, repl), donate_argnums=0)
+        key = (*program_key, "update")
+        if key not in _COMPILED:
+            _COMPILED[key] = jax.jit(
+                update, in_shardings=(sh,), out_shardings=(sh, repl), donate_argnums=0
+            )
+        return _COMPILED[key]
 
     return TrainFns(init, update, compiled_update, shardings, env, env_params, mesh, init_state)
 

@@ -40,11 +40,14 @@ import os
 __all__ = [
     "CommandError",
     "DefaultsHelpFormatter",
+    "add_distributed_flags",
     "add_json_flag",
+    "distributed_config",
     "comma_list",
     "load_level_arg",
     "load_submission_arg",
     "positive_int",
+    "run_distributed",
 ]
 
 
@@ -71,6 +74,98 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print machine-readable JSON lines on stdout (one object per result)",
     )
+
+
+#: Environment variable giving ``--distributed`` a default (e.g. ``auto`` in a SLURM job script).
+DISTRIBUTED_ENV = "KINETIX_BENCH_DISTRIBUTED"
+
+
+def add_distributed_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds the flags that start a command as one of N cooperating processes
+    (:mod:`kinetix.distributed`): ``--distributed``, ``--coordinator``, ``--num-processes``,
+    ``--process-id`` and ``--distributed-timeout``. Use :func:`run_distributed` in the handler."""
+    from kinetix.distributed import DEFAULT_TIMEOUT_S, DISTRIBUTED_MODES
+
+    g = parser.add_argument_group(
+        "several processes or hosts (jax.distributed; README 'Running on a cluster')"
+    )
+    g.add_argument(
+        "--distributed",
+        choices=DISTRIBUTED_MODES,
+        default=os.environ.get(DISTRIBUTED_ENV) or None,
+        help="off: one process (the default without the flags below); auto: join the other "
+        "processes of a detected cluster job (SLURM, Open MPI, ...); explicit: the default when "
+        f"--coordinator/--num-processes/--process-id are given (default: ${DISTRIBUTED_ENV})",
+    )
+    g.add_argument(
+        "--coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="address of process 0's coordination service, the same for every process",
+    )
+    g.add_argument(
+        "--num-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of cooperating processes",
+    )
+    g.add_argument(
+        "--process-id",
+        type=int,
+        default=None,
+        metavar="I",
+        help="this process's index in [0, N); process 0 writes every output",
+    )
+    g.add_argument(
+        "--distributed-timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long to wait for a missing, dead or silent process before the run fails",
+    )
+
+
+def distributed_config(args):
+    """The :class:`kinetix.distributed.DistributedConfig` of :func:`add_distributed_flags`'
+    flags (validated: a bad value raises ``DistributedError`` naming the flag)."""
+    from kinetix.distributed import DistributedConfig
+
+    explicit = (args.coordinator, args.num_processes, args.process_id)
+    mode = args.distributed or ("explicit" if any(v is not None for v in explicit) else "off")
+    return DistributedConfig(
+        mode=mode,
+        coordinator=args.coordinator,
+        num_processes=args.num_processes,
+        process_id=args.process_id,
+        timeout_s=args.distributed_timeout,
+    ).validate()
+
+
+def run_distributed(args, handler) -> int:
+    """Runs ``handler(args)`` as one of the cooperating processes the flags describe.
+
+    One process (no flags): just ``handler(args)``. Several: joins them first; the other
+    processes than 0 keep stdout quiet and show no progress bars (process 0 prints and writes
+    everything). When another process dies, this one prints one ``error:`` line and exits 1 at
+    once (the runtime's shutdown would wait for the lost process and then abort).
+    """
+    import sys
+
+    from kinetix.distributed import ProcessLostError, guard, initialize, is_primary
+
+    if not initialize(distributed_config(args)):
+        return handler(args)
+    if not is_primary():
+        os.environ["TQDM_DISABLE"] = "1"
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the process)
+    try:
+        with guard(f"kinetix-bench {args.command}"):
+            return handler(args)
+    except ProcessLostError as e:
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(1)
 
 
 def comma_list(item_type, name: str):

@@ -14,6 +14,11 @@ their numbers are comparable with Kinetix's own; ours run under the default phys
 ``kinetix-zero-shot@v1`` protocol runs every submission under ``jax2d-compat`` and adds Kinetix's
 per-size averages (``metrics.by_size`` in the record, printed in the summary). The record
 states which physics ran.
+
+Both commands (``eval`` and ``finetune``) run as N cooperating processes with
+``--coordinator HOST:PORT --num-processes N --process-id I`` or ``--distributed auto`` (a
+cluster job): the chunks (eval) and training cells (finetune) are shared by every device of
+every process, process 0 writes the caches and the record (README "Running on a cluster").
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from __future__ import annotations
 import json
 import sys
 
-from harness.commands import CommandError, add_json_flag, positive_int
+from harness.commands import (
+    CommandError,
+    add_distributed_flags,
+    add_json_flag,
+    positive_int,
+    run_distributed,
+)
 
 
 def register(subparsers) -> None:
@@ -64,7 +75,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("--offline", action="store_true", help="never contact the Hub")
     add_json_flag(p)
-    p.set_defaults(func=run_eval)
+    add_distributed_flags(p)
+    p.set_defaults(func=lambda args: run_distributed(args, run_eval))
     _register_finetune(subparsers)
 
 
@@ -197,7 +209,8 @@ def _register_finetune(subparsers) -> None:
         help="never touch the network: the bundled copy or the Hub cache only",
     )
     add_json_flag(p)
-    p.set_defaults(func=run_finetune_cmd)
+    add_distributed_flags(p)
+    p.set_defaults(func=lambda args: run_distributed(args, run_finetune_cmd))
 
 
 def run_finetune_cmd(args) -> int:

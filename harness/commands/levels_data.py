@@ -2,7 +2,9 @@
 
 * ``levels build RECIPE --out DIR [--force] [--json]``: materialises a recipe
   (``datasets/recipes/*.toml``) into a dataset folder in Hub layout, atomically
-  (:mod:`harness.levels.build`). JSON: the manifest summary ``{"what": "levels-build", "out",
+  (:mod:`harness.levels.build`); with ``--coordinator/--num-processes/--process-id`` or
+  ``--distributed auto`` as N processes that share the levels by index (process 0 writes).
+  JSON: the manifest summary ``{"what": "levels-build", "out",
   "configs": {config: {split: {"num_rows", "level_set_hash", "noop_solve_rate"}}},
   "benchmarks": {...}, "seconds"}``.
 * ``levels list [--json]``: the benchmark registry (ids, configs, split, size, level count,
@@ -30,7 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-from harness.commands import CommandError, add_json_flag
+from harness.commands import (
+    CommandError,
+    add_distributed_flags,
+    add_json_flag,
+    run_distributed,
+)
 
 
 def add_subcommands(sub) -> None:
@@ -70,7 +77,8 @@ def _add_build(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output dataset folder")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     add_json_flag(p)
-    p.set_defaults(func=run_build)
+    add_distributed_flags(p)
+    p.set_defaults(func=lambda args: run_distributed(args, run_build))
 
 
 def _build(recipe, out: str, args, after=None) -> int:

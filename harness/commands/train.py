@@ -2,7 +2,10 @@
 
 Writes into ``--out`` (default ``runs/<config name>``): ``metrics.jsonl`` (one row per update),
 ``checkpoint.safetensors`` (resume with ``--resume``), ``curve.png``, ``summary.json`` and the
-exported submission folder ``submission/``. ``--set key.sub=value`` overrides config entries
+exported submission folder ``submission/``. As N cooperating processes
+(``--coordinator HOST:PORT --num-processes N --process-id I`` or ``--distributed auto``) the
+PPO update is data-parallel over every device of every process and process 0 writes all of
+the above. ``--set key.sub=value`` overrides config entries
 (e.g. ``--set ppo.total_timesteps=1e6 --set seed=3``). With ``--json``: one JSON object per
 update on stdout, then the summary.
 """
@@ -12,7 +15,13 @@ from __future__ import annotations
 import json
 import sys
 
-from harness.commands import CommandError, DefaultsHelpFormatter, add_json_flag
+from harness.commands import (
+    CommandError,
+    DefaultsHelpFormatter,
+    add_distributed_flags,
+    add_json_flag,
+    run_distributed,
+)
 
 
 def register(subparsers) -> None:
@@ -37,7 +46,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
     add_json_flag(p)
-    p.set_defaults(func=_run)
+    add_distributed_flags(p)
+    p.set_defaults(func=lambda args: run_distributed(args, _run))
 
 
 def _load_benchmark_levels(cfg, log):
@@ -56,12 +66,18 @@ def _run(args) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    from kinetix.distributed import primary_result
+
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    if args.resume and not (out / "checkpoint.safetensors").is_file():
-        raise CommandError(f"--resume: no checkpoint in {out}")
-    if not args.resume and (out / "checkpoint.safetensors").is_file():
-        raise CommandError(f"{out} already holds a run; pass --resume or another --out")
+
+    def check_out():  # process 0's folder (the one that writes) decides
+        if args.resume and not (out / "checkpoint.safetensors").is_file():
+            raise CommandError(f"--resume: no checkpoint in {out}")
+        if not args.resume and (out / "checkpoint.safetensors").is_file():
+            raise CommandError(f"{out} already holds a run; pass --resume or another --out")
+
+    primary_result(check_out)
     levels = names = None
     if cfg.levels.source == "benchmark":
         levels, names = _load_benchmark_levels(cfg, log)

@@ -14,6 +14,13 @@ CPU (GPU float arithmetic differs); the manifest records the platform.
 Atomicity: everything is written into a temporary sibling folder, verified, then renamed into
 place. An interrupted or failed build leaves no partial dataset at ``out`` (an existing dataset
 there is only replaced with ``force``, after the new one is complete).
+
+Several processes (:mod:`kinetix.distributed`): the build runs in two phases. First every
+process computes its contiguous block of each split's level indices (procedural levels and the
+reference outcomes; hand-made and imported levels are loaded by all) and the blocks are
+gathered, in index order, on every process; nothing is written yet. Then process 0 alone writes
+the folder as above, so the dataset's bytes are those of a one-process build, and a process
+lost during the first phase leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -92,13 +99,21 @@ def _kinetix_split(cfg: ConfigRecipe) -> SplitData:
     return SplitData(stack_levels(levels, size=cfg.size), meta)
 
 
-def _random_split(cfg: ConfigRecipe, split: SplitRecipe, progress) -> SplitData:
+def _random_levels(cfg: ConfigRecipe, split: SplitRecipe, idx, progress):
+    """Levels ``idx`` of the split's procedural stream (stacked numpy batch)."""
     from kinetix.batch_generation import generate_levels
-    from kinetix.generator import GENERATOR_VERSION, NoopFilter
+    from kinetix.generator import NoopFilter
 
     flt = NoopFilter() if cfg.filter == "noop" else None
+    return generate_levels(split.seed, idx, cfg.size, noop_filter=flt, progress=progress)
+
+
+def _random_split(cfg: ConfigRecipe, split: SplitRecipe, progress, draw=True) -> SplitData:
+    """The split's levels and metadata (``draw=False``: metadata only, ``levels`` None)."""
+    from kinetix.generator import GENERATOR_VERSION
+
     idx = np.arange(split.count)
-    levels = generate_levels(split.seed, idx, cfg.size, noop_filter=flt, progress=progress)
+    levels = _random_levels(cfg, split, idx, progress) if draw else None
     n = split.count
     meta = {
         "level_id": [f"{cfg.name}/{split.name}/{i:07d}" for i in idx],
@@ -125,34 +140,98 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="lvl", disable=not enabled, leave=False)
 
 
-def _write_split(
-    root: Path, cfg: ConfigRecipe, split: SplitRecipe, recipe: Recipe, show: bool, log
-) -> tuple[dict, dict, SplitData]:
-    from kinetix.hashing import level_hashes, level_set_hash
-    from kinetix.level_files import write_level_parquet
-    from kinetix.level_table import levels_to_table
+@dataclasses.dataclass
+class _Computed:
+    """One split after the first phase: its levels, hashes, metadata columns and entry."""
+
+    data: SplitData
+    hashes: list[str]
+    meta: dict[str, list]
+    entry: dict
+
+
+def _by_block(fn, n: int):
+    """``fn(indices)`` (a pytree of arrays with a leading row axis) over this process's block of
+    ``range(n)``, gathered into all n rows on every process (one process: ``fn(range(n))``)."""
+    from kinetix.distributed import gather_rows, process_block
+
+    block = process_block(n)
+    rows = np.arange(block.start, block.stop) if len(block) else np.array([n - 1])
+    res = fn(rows)
+    if not len(block):  # an empty block still sends rows of the right shape (none)
+        import jax
+
+        res = jax.tree.map(lambda x: np.asarray(x)[:0], res)
+    return gather_rows(res, n)
+
+
+def _compute_split(cfg: ConfigRecipe, split: SplitRecipe, show: bool, log) -> _Computed:
+    """Phase 1: levels, hashes and reference outcomes of one (config, split); no writes."""
+    import jax
+
+    from kinetix.hashing import level_hashes
     from kinetix.outcomes import reference_outcomes
 
     where = f"{cfg.name}/{split.name}"
     count = split.count or 0
     with _progress(count, f"{where}: generate", show and count > 0) as bar:
-        data = config_levels(cfg, split, progress=bar.update)
+        if cfg.source == "random":  # drawn by level index, each process its block
+            data = _random_split(cfg, split, None, draw=False)
+            data = dataclasses.replace(
+                data,
+                levels=_by_block(lambda idx: _random_levels(cfg, split, idx, bar.update), count),
+            )
+        else:
+            data = config_levels(cfg, split, progress=bar.update)
     n = int(np.shape(data.levels.polygon_roles)[0])
     hashes = level_hashes(data.levels)
     if len(set(hashes)) != n:
         dup = n - len(set(hashes))
         log(f"warning: {where} holds {dup} duplicate level(s) (same hash)")
     with _progress(n, f"{where}: outcomes", show) as bar:
-        out = reference_outcomes(
-            data.levels, hashes, random_episodes=cfg.random_episodes, progress=bar.update
-        )
+
+        def outcomes(idx):
+            part = jax.tree.map(lambda x: np.asarray(x)[idx], data.levels)
+            return reference_outcomes(
+                part,
+                [hashes[i] for i in idx],
+                random_episodes=cfg.random_episodes,
+                progress=bar.update,
+            )
+
+        out = _by_block(outcomes, n)
     meta = dict(data.meta)
     meta["level_hash"] = hashes
     meta["noop_solved"] = out["noop_solved"].tolist()
     meta["noop_return"] = out["noop_return"].tolist()
     rate = out["random_solve_rate"]
     meta["random_solve_rate"] = [None if np.isnan(r) else float(r) for r in rate]
-    table = levels_to_table(data.levels, meta, handmade=data.handmade)
+    from kinetix.hashing import level_set_hash
+
+    entry = {
+        "files": [],
+        "num_rows": n,
+        "level_set_hash": level_set_hash(hashes),
+        "noop_solve_rate": float(np.mean(out["noop_solved"])),
+    }
+    if split.seed is not None:
+        entry["seed"] = split.seed
+    if not np.all(np.isnan(rate)):
+        entry["mean_random_solve_rate"] = float(np.nanmean(rate))
+    return _Computed(data, hashes, meta, entry)
+
+
+def _write_split(
+    root: Path, cfg: ConfigRecipe, split: SplitRecipe, recipe: Recipe, done: _Computed, log
+) -> tuple[dict, dict]:
+    """Phase 2 (process 0): the split's Parquet shards; returns its manifest entry and the
+    files' entries."""
+    from kinetix.level_files import write_level_parquet
+    from kinetix.level_table import levels_to_table
+
+    where = f"{cfg.name}/{split.name}"
+    n = done.entry["num_rows"]
+    table = levels_to_table(done.data.levels, done.meta, handmade=done.data.handmade)
     (root / cfg.name).mkdir(parents=True, exist_ok=True)
     nshards = max(1, -(-n // recipe.shard_rows))
     files, file_info = [], {}
@@ -166,18 +245,9 @@ def _write_split(
             "bytes": (root / rel).stat().st_size,
             "num_rows": part.num_rows,
         }
-    entry = {
-        "files": files,
-        "num_rows": n,
-        "level_set_hash": level_set_hash(hashes),
-        "noop_solve_rate": float(np.mean(out["noop_solved"])),
-    }
-    if split.seed is not None:
-        entry["seed"] = split.seed
-    if not np.all(np.isnan(rate)):
-        entry["mean_random_solve_rate"] = float(np.nanmean(rate))
+    entry = {**done.entry, "files": files}
     log(f"{where}: {n} levels, {nshards} shard(s), no-op solves {entry['noop_solve_rate']:.1%}")
-    return entry, file_info, data
+    return entry, file_info
 
 
 def _thumbnails(root: Path, cfg: ConfigRecipe, data: SplitData) -> str:
@@ -202,54 +272,92 @@ def build_dataset(
     progress: bool = True,
     log: Callable[[str], None] = lambda s: None,
 ) -> dict:
-    """Builds ``recipe`` into the folder ``out`` atomically; returns the manifest."""
+    """Builds ``recipe`` into the folder ``out`` atomically; returns the manifest.
+
+    As one of several processes: every process computes its share, process 0 writes; the
+    others return the same manifest without its ``files`` entries (they write nothing)."""
     import jax
 
-    from harness.levels.card import write_card
+    from kinetix.distributed import barrier, broadcast, is_primary, process_count
+
+    primary = is_primary()
+    out = Path(out)
+    taken = primary and out.exists() and not force and (not out.is_dir() or any(out.iterdir()))
+    if process_count() > 1:  # process 0's disk decides
+        taken = bool(broadcast(np.bool_(taken)))
+    if taken:
+        raise DatasetError(f"{out} exists and is not empty (use --force to replace it)")
+    # phase 1 (every process): levels and outcomes, gathered; nothing written
+    computed = {
+        (cfg.name, split.name): _compute_split(cfg, split, progress, log)
+        for cfg in recipe.configs
+        for split in cfg.splits
+    }
+    manifest = _manifest(recipe, computed, jax.default_backend())
+    if primary:  # phase 2: process 0 writes
+        manifest = _write_dataset(recipe, computed, manifest, out, log)
+    barrier("levels build: dataset written")
+    return manifest
+
+
+def _manifest(recipe: Recipe, computed: dict, platform: str) -> dict:
+    """The manifest of the computed splits (file entries empty until they are written)."""
     from kinetix.generator import GENERATOR_VERSION
+    from kinetix.hashing import level_set_hash
     from kinetix.level_table import SCHEMA_VERSION
     from kinetix.sizes import env_size
 
-    out = Path(out)
-    if out.exists() and not force and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(f"{out} exists and is not empty (use --force to replace it)")
+    configs = {}
+    for cfg in recipe.configs:
+        configs[cfg.name] = {
+            "source": cfg.source,
+            "env_size": cfg.size,
+            "capacities": dataclasses.asdict(env_size(cfg.size)),
+            "filter": cfg.filter,
+            "random_episodes": cfg.random_episodes,
+            "splits": {s.name: dict(computed[(cfg.name, s.name)].entry) for s in cfg.splits},
+            "thumbnail": f"thumbnails/{cfg.name}.png",
+        }
+    benchmarks = {}
+    for bench in recipe.benchmarks:  # rows in file order = the computed order
+        hashes = [h for c in bench.configs for h in computed[(c, bench.split)].hashes]
+        benchmarks[bench.id] = {
+            **bench.to_json(),
+            "num_levels": len(hashes),
+            "level_set_hash": level_set_hash(hashes),
+        }
+    return {
+        "format": MANIFEST_FORMAT,
+        "manifest_version": MANIFEST_VERSION,
+        "name": recipe.name,
+        "version": recipe.version,
+        "schema_version": SCHEMA_VERSION,
+        "generator_version": GENERATOR_VERSION,
+        "simulator_version": simulator_version(),
+        "kinetix_bench_version": _package_version(),
+        "platform": platform,
+        "configs": configs,
+        "files": {},
+        "benchmarks": benchmarks,
+        "recipe": recipe.to_json(),
+    }
+
+
+def _write_dataset(recipe: Recipe, computed: dict, manifest: dict, out: Path, log) -> dict:
+    """Phase 2: the folder written into a temporary sibling, verified, renamed to ``out``."""
+    from harness.levels.card import write_card
+
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        configs, files, thumbs = {}, {}, {}
         for cfg in recipe.configs:
-            size = env_size(cfg.size)
-            splits, first = {}, None
             for split in cfg.splits:
-                entry, info, data = _write_split(tmp, cfg, split, recipe, progress, log)
-                splits[split.name] = entry
-                files.update(info)
-                first = first or data
-            thumbs[cfg.name] = _thumbnails(tmp, cfg, first)
-            configs[cfg.name] = {
-                "source": cfg.source,
-                "env_size": cfg.size,
-                "capacities": dataclasses.asdict(size),
-                "filter": cfg.filter,
-                "random_episodes": cfg.random_episodes,
-                "splits": splits,
-                "thumbnail": thumbs[cfg.name],
-            }
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "manifest_version": MANIFEST_VERSION,
-            "name": recipe.name,
-            "version": recipe.version,
-            "schema_version": SCHEMA_VERSION,
-            "generator_version": GENERATOR_VERSION,
-            "simulator_version": simulator_version(),
-            "kinetix_bench_version": _package_version(),
-            "platform": jax.default_backend(),
-            "configs": configs,
-            "files": files,
-            "benchmarks": _benchmarks(recipe, configs, tmp),
-            "recipe": recipe.to_json(),
-        }
+                done = computed[(cfg.name, split.name)]
+                entry, info = _write_split(tmp, cfg, split, recipe, done, log)
+                manifest["configs"][cfg.name]["splits"][split.name] = entry
+                manifest["files"].update(info)
+            first = computed[(cfg.name, cfg.splits[0].name)].data
+            manifest["configs"][cfg.name]["thumbnail"] = _thumbnails(tmp, cfg, first)
         write_manifest(tmp, manifest)
         write_card(tmp, manifest, recipe)
         verify_dataset(tmp)
@@ -258,28 +366,6 @@ def build_dataset(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
-
-
-def _benchmarks(recipe: Recipe, configs: dict, root: Path) -> dict:
-    """The recipe's benchmark ids with their level-set hashes and sizes."""
-    import pyarrow.parquet as pq
-
-    from kinetix.hashing import level_set_hash
-
-    out = {}
-    for b in recipe.benchmarks:
-        hashes = []
-        for c in b.configs:
-            for rel in configs[c]["splits"][b.split]["files"]:
-                hashes += pq.read_table(root / rel, columns=["level_hash"])[
-                    "level_hash"
-                ].to_pylist()
-        out[b.id] = {
-            **b.to_json(),
-            "num_levels": len(hashes),
-            "level_set_hash": level_set_hash(hashes),
-        }
-    return out
 
 
 def _replace_dir(new: Path, out: Path) -> None:

@@ -20,6 +20,10 @@ record means the same thing whichever way it was made. In order it
    under ``out`` (``{out}/{submission}/{benchmark}__{protocol}.json``,
    :func:`harness.scoring.records.write_record`).
 
+As one of several cooperating processes (:mod:`kinetix.distributed`) every process runs these
+steps on the same inputs and shares the work of step 4; only process 0 reads and writes the
+caches and writes the record.
+
 Errors are the typed errors of those steps (``BenchmarkError``, ``SubmissionError``,
 ``ProtocolError``, ``RecordError``, ...); nothing is written unless the whole run succeeded.
 """
@@ -220,7 +224,7 @@ def _zero_shot(
     """The zero-shot run of :func:`score` (and of :func:`harness.scoring.evaluate_policy`,
     which passes its in-process ``policy``, a
     :class:`~harness.submissions.interface.BatchedPolicy`)."""
-    from harness.scoring.records import make_record, write_record
+    from harness.scoring.records import make_record
     from harness.scoring.seeds import evaluate_seeds, pooled_attempts
 
     env_config = _env_config(sub, loaded.benchmark, protocol)
@@ -258,14 +262,26 @@ def _zero_shot(
     )
     pooled = pooled_attempts(outcomes, seed_ids is not None)
     record["metrics"].update(protocol.extra_metrics(loaded.level_ids, pooled))
-    jpath, ppath = write_record(out, record, table)
+    jpath, ppath = _write(out, record, table)
     return Scored(record, Path(jpath), Path(ppath), sub, loaded, protocol, outcomes)
+
+
+def _write(out, record, table):
+    """Writes the record on process 0 only (every process has it; the others write nothing);
+    returns its paths on every process."""
+    from harness.scoring.records import record_paths, validate_record, write_record
+    from kinetix.distributed import is_primary
+
+    if is_primary():
+        return write_record(out, record, table)
+    validate_record(record)
+    return record_paths(out, record)
 
 
 def _finetune(
     sub, loaded, protocol, out, cache_dir, scratch, reps, progress, on_start, label, started, t0
 ) -> Scored:
-    from harness.scoring.records import make_record, write_record
+    from harness.scoring.records import make_record
     from harness.scoring.seeds import finetune_seeds, gain_matrices
     from harness.scoring.stats import aggregate, finetune_gain
 
@@ -310,5 +326,5 @@ def _finetune(
             k: {"value": float(v["value"]), "ci95": [float(v["ci_low"]), float(v["ci_high"])]}
             for k, v in gain.items()
         }
-    jpath, ppath = write_record(out, record, table)
+    jpath, ppath = _write(out, record, table)
     return Scored(record, Path(jpath), Path(ppath), sub, loaded, protocol, res)
