@@ -101,57 +101,73 @@ def train_and_evaluate_cells(
 
     if arch_config is None or isinstance(arch_config, dict):
         arch_config = make_config(arch, dict(arch_config or {}))
+    from baselines.ppo.update import make_mesh
+    from kinetix.distributed import broadcast, is_primary, process_count
+
+    n_proc, primary = process_count(), is_primary()
     ppo = _protocol_ppo(protocol)
     cache = Path(cache_dir) if cache_dir is not None else None
-    if cache is not None:
+    if cache is not None and primary:
         cache.mkdir(parents=True, exist_ok=True)
     host = jax.tree.map(np.asarray, levels)
     seeds = tuple(protocol.train_seeds)
     cells = [(i, s) for i in range(len(level_hashes)) for s in seeds]
-    results: dict[tuple[int, int], dict] = {}
-    todo = []
+    paths = {}
     for i, s in cells:
         key = _cell_key(owner, start, protocol, level_hashes[i], s, env_config)
-        path = cache / f"{key}.npz" if cache is not None else None
-        if path is not None and path.is_file():
-            with np.load(path) as z:
-                results[(i, s)] = {k: z[k] for k in OUTCOMES}
-        else:
-            todo.append((i, s, path))
+        paths[(i, s)] = cache / f"{key}.npz" if cache is not None else None
+    # process 0's cache decides what is left (the others never read theirs)
+    attempts = protocol.evaluation.attempts
+    cached = np.array([primary and p is not None and p.is_file() for p in paths.values()])
+    stored = {c: _empty(attempts) for c, hit in zip(cells, cached, strict=True) if hit}
+    if primary:
+        for c in stored:
+            with np.load(paths[c]) as z:
+                stored[c] = {k: z[k].astype(stored[c][k].dtype) for k in OUTCOMES}
+    if n_proc > 1:
+        cached = broadcast(cached)
+        stored = {c: _empty(attempts) for c, hit in zip(cells, cached, strict=True) if hit}
+        stored = dict(zip(stored, broadcast(list(stored.values())), strict=True))
+    results: dict[tuple[int, int], dict] = dict(stored)
+    todo = [(i, s, paths[(i, s)]) for (i, s), hit in zip(cells, cached, strict=True) if not hit]
     if progress is not None and results:
         progress(len(results))
+    local = make_mesh(jax.local_devices())  # each process trains its own cells
 
     def level_of(i):
         return jax.tree.map(lambda x: x[i], host)
 
-    def score(i, s, path, trained):
+    def score(i, trained):
         agent = Agent(arch, arch_config, trained, "ft")
         one = jax.tree.map(lambda x: x[i : i + 1], host)
-        out = evaluate(agent, one, [level_hashes[i]], protocol.evaluation, env_config, chunk=1)
-        out = {k: v[0] for k, v in out.items()}
-        if path is not None:
-            atomic_write(path, lambda f, out=out: np.savez(f, **out))
-        results[(i, s)] = out
-        if progress is not None:
-            progress(1)
+        out = evaluate(
+            agent, one, [level_hashes[i]], protocol.evaluation, env_config, chunk=1, local=True
+        )
+        return {k: v[0] for k, v in out.items()}
 
     size = env_config.size.name
     if sequential:
-        for i, s, path in todo:
-            trained, _ = finetune(
-                arch,
-                arch_config,
-                params,
-                level_of(i),
-                budget_env_steps=protocol.budget,
-                seed=s,
-                ppo_config=ppo,
-                obs_type=env_config.obs_type,
-                action_type=env_config.action_type,
-                env_size=size,
-            )
-            score(i, s, path, trained)
-    elif todo:
+
+        def train_part(part):
+            out = []
+            for i, s, _ in part:
+                trained, _ = finetune(
+                    arch,
+                    arch_config,
+                    params,
+                    level_of(i),
+                    budget_env_steps=protocol.budget,
+                    seed=s,
+                    ppo_config=ppo,
+                    obs_type=env_config.obs_type,
+                    action_type=env_config.action_type,
+                    env_size=size,
+                    mesh=local,
+                )
+                out.append(score(i, trained))
+            return out
+
+    else:
         cfg = finetune_config(
             arch,
             arch_config,
@@ -166,8 +182,8 @@ def train_and_evaluate_cells(
             arch, cfg.network.config, env_config.obs_type, env_config.action_type, size
         )
         padded = _padded(host, size)
-        for lo in range(0, len(todo), chunk):
-            part = todo[lo : lo + chunk]
+
+        def train_part(part):
             idx = np.array([i for i, _, _ in part])
             trained, _ = train_cells(
                 cfg,
@@ -176,14 +192,55 @@ def train_and_evaluate_cells(
                 [s for _, s, _ in part],
                 params,
                 chunk=chunk,
+                mesh=local,
             )
-            for c, (i, s, path) in enumerate(part):
-                score(i, s, path, jax.tree.map(lambda x, c=c: x[c], trained))
+            return [
+                score(i, jax.tree.map(lambda x, c=c: x[c], trained))
+                for c, (i, _, _) in enumerate(part)
+            ]
+
+    # rounds: each process trains `per` cells (one, or a chunk for the cell program), then the
+    # round's outcomes are gathered and process 0 caches them (an interrupted run resumes)
+    per = 1 if sequential else chunk
+    for lo in range(0, len(todo), per * n_proc):
+        round_cells = todo[lo : lo + per * n_proc]
+        outs = _round(round_cells, per, train_part, attempts)
+        for (i, s, path), out in zip(round_cells, outs, strict=True):
+            if path is not None and primary:
+                atomic_write(path, lambda f, out=out: np.savez(f, **out))
+            results[(i, s)] = out
+        if progress is not None:
+            progress(len(round_cells))
     per_level = [
         {k: np.stack([results[(i, s)][k] for s in seeds]) for k in OUTCOMES}
         for i in range(len(level_hashes))
     ]
     return {k: np.stack([c[k] for c in per_level]) for k in OUTCOMES}
+
+
+def _empty(attempts: int) -> dict[str, np.ndarray]:
+    """Zeros shaped and typed like one cell's outcomes ((K,) each)."""
+    dtypes = {"solved": bool, "died": bool, "return": np.float32, "length": np.int32}
+    return {k: np.zeros(attempts, dtypes[k]) for k in OUTCOMES}
+
+
+def _round(round_cells: list, per: int, train_part, attempts: int) -> list[dict]:
+    """One round: process p trains cells ``[p * per, (p + 1) * per)`` of ``round_cells``
+    (``train_part(cells) -> outcome dicts``); returns every cell's outcomes, in order, on every
+    process (one process: it trains them all)."""
+    from kinetix.distributed import gather_rows, process_block, process_count
+
+    n_proc = process_count()
+    if n_proc == 1:
+        return train_part(round_cells)
+    n = per * n_proc  # blocks of `per` rows, the last ones padded with zeros
+    block = process_block(n)
+    mine = round_cells[block.start : block.stop]
+    outs = train_part(mine) if mine else []
+    rows = [*outs] + [_empty(attempts)] * (len(block) - len(outs))
+    stacked = {k: np.stack([r[k] for r in rows]) for k in OUTCOMES}
+    full = gather_rows(stacked, n)
+    return [{k: full[k][j] for k in OUTCOMES} for j in range(len(round_cells))]
 
 
 def _padded(host, size: str):
