@@ -12,9 +12,12 @@ vmapped program (:func:`baselines.ppo.cells.train_cells`), ``chunk`` cells at a 
 axis sharded over the local devices. Each cell's outcome is cached by level hash as soon as its
 chunk is done, so an interrupted run resumes; scratch cells are keyed by the architecture (not
 the submission), so every submission of one architecture shares them. ``sequential=True``
-(the default of :func:`run_finetune` for now) runs the cells one after another: measured on
-2 CPU cores with 3 cells at 1e5 the cell program was slower (1,124 s vs 862 s,
-``benchmarks/results/finetuning-cpu-1level.json``), so it stays opt-in until it is profiled.
+runs the cells one after another. The default (``sequential=None``) is sequential on CPU and the
+cell program on accelerators: on CPU the protocol's PPO is bound by the network's floating-point
+work (the entity transformer's gradient steps are 96% of an update and its matmuls already run
+near the cores' throughput), which batching cells cannot reduce; measured on 2 CPU cores with 3
+cells at 1e5 the cell program was slower (1,124 s vs 862 s,
+``benchmarks/results/finetuning-cpu-1level.json``).
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def train_and_evaluate_cells(
     start: str,
     cache_dir: str | os.PathLike | None = None,
     chunk: int = DEFAULT_CHUNK,
-    sequential: bool = False,
+    sequential: bool | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """PPO for every (level, training seed) cell from ``params`` (``None``: fresh weights),
@@ -146,6 +149,8 @@ def train_and_evaluate_cells(
         return {k: v[0] for k, v in out.items()}
 
     size = env_config.size.name
+    if sequential is None:
+        sequential = jax.default_backend() == "cpu"
     if sequential:
 
         def train_part(part):
@@ -262,7 +267,7 @@ def run_finetune(
     progress: Callable[[int], None] | None = None,
     scratch: bool = True,
     chunk: int = DEFAULT_CHUNK,
-    sequential: bool = True,
+    sequential: bool | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """``{"finetuned": outcomes, "scratch": outcomes}``, each a dict of (L, S, K) arrays."""
     if getattr(submission, "program", None) is not None:
