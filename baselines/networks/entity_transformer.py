@@ -26,7 +26,7 @@ import numpy as np
 from flax.linen.initializers import constant, orthogonal
 
 from baselines.networks.configs import EntityTransformerConfig
-from baselines.networks.layers import activation_fn, head_from_config
+from baselines.networks.layers import Dense, activation_fn, head_from_config
 
 __all__ = ["EntityTransformerNet", "Gating", "TransformerBlock", "MessageBlock"]
 
@@ -61,7 +61,7 @@ class Gating(nn.Module):
     @nn.compact
     def __call__(self, x, y):
         def dense(i):
-            return nn.Dense(self.features, use_bias=False, name=f"Dense_{i}")
+            return Dense(self.features, use_bias=False, name=f"Dense_{i}")
 
         r = jax.nn.sigmoid(dense(0)(y) + dense(1)(x))
         bias = self.param("gating_bias", constant(0.0), (self.features,))
@@ -91,10 +91,10 @@ class TransformerBlock(nn.Module):
         y = Gating(self.features, name="gate1")(x, jax.nn.relu(att))
         yn = nn.LayerNorm(name="ln2")(y)
         if self.ffn:
-            e = jax.nn.relu(nn.Dense(4 * self.features, name="dense1")(yn))
-            e = nn.Dense(self.features, name="dense2")(e)
+            e = jax.nn.relu(Dense(4 * self.features, name="dense1")(yn))
+            e = Dense(self.features, name="dense2")(e)
         else:
-            e = nn.Dense(self.features, name="dense1")(yn)
+            e = Dense(self.features, name="dense1")(yn)
         return Gating(self.features, name="gate2")(y, jax.nn.relu(e))
 
 
@@ -108,8 +108,8 @@ class MessageBlock(nn.Module):
     @nn.compact
     def __call__(self, x):
         for i in range(self.num_layers - 1):
-            x = jax.nn.relu(nn.Dense(self.hidden, name=f"Dense_{i}")(x))
-        return jax.nn.relu(nn.Dense(self.features, name=f"Dense_{self.num_layers - 1}")(x))
+            x = jax.nn.relu(Dense(self.hidden, name=f"Dense_{i}")(x))
+        return jax.nn.relu(Dense(self.features, name=f"Dense_{self.num_layers - 1}")(x))
 
 
 class _Transformer(nn.Module):
@@ -132,8 +132,8 @@ class _Transformer(nn.Module):
                 joint_layer = MessageBlock(E, hid, n, name=f"joint_layers_{layer}")
                 thruster_layer = MessageBlock(E, hid, n, name=f"thruster_layers_{layer}")
             else:
-                joint_layer = nn.Dense(E, name=f"joint_layers_{layer}")
-                thruster_layer = nn.Dense(E, name=f"thruster_layers_{layer}")
+                joint_layer = Dense(E, name=f"joint_layers_{layer}")
+                thruster_layer = Dense(E, name=f"thruster_layers_{layer}")
             joint_in = jnp.concatenate(
                 [_gather_rows(tokens, joint_idx[..., 0]), _gather_rows(tokens, joint_idx[..., 1]),
                  jenc], axis=-1,
@@ -165,7 +165,7 @@ class EntityTransformerNet(nn.Module):
         E = cfg.transformer_encoder_size
 
         def encoder(i, width):
-            return nn.Dense(
+            return Dense(
                 width,
                 kernel_init=orthogonal(np.sqrt(2)),
                 bias_init=constant(0.0),

@@ -28,6 +28,7 @@ from baselines.networks.distributions import Categorical, DiagGaussian, MultiCat
 __all__ = [
     "GRU_WIDTH",
     "ActorCriticHead",
+    "Dense",
     "DenseAndActivation",
     "MultiHeadDense",
     "ScannedGRU",
@@ -38,6 +39,25 @@ __all__ = [
 
 #: Width of the recurrent state (Kinetix: 256).
 GRU_WIDTH = 256
+
+
+class Dense(nn.Dense):
+    """``flax.linen.Dense`` (same parameters, same names) computed as ONE 2-D matmul.
+
+    ``x`` (..., F) -> (..., features): the leading axes are flattened into one before the
+    matmul and restored after. The result is the same; the reason is speed. For a dot with
+    several batch axes, XLA:CPU (jaxlib 0.10) writes a transposed copy of the activations and of
+    the incoming gradient for every weight gradient, fused with the elementwise backward ops,
+    and those copies took 30% of a fine-tuning PPO step (``(T, B, N, E)`` token tensors of the
+    entity transformer); with the axes flattened the library matmul reads both operands in
+    place (measured: the entity transformer's gradient step 2x faster on 2 CPU cores).
+    """
+
+    def __call__(self, inputs):
+        if inputs.ndim <= 2:
+            return nn.Dense.__call__(self, inputs)
+        y = nn.Dense.__call__(self, inputs.reshape(-1, inputs.shape[-1]))
+        return y.reshape(*inputs.shape[:-1], y.shape[-1])
 
 
 def activation_fn(name: str):
@@ -83,7 +103,7 @@ class DenseAndActivation(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        dense = nn.Dense(
+        dense = Dense(
             self.width, kernel_init=orthogonal(np.sqrt(2)), bias_init=constant(0.0), name="Dense_0"
         )
         return activation_fn(self.activation)(dense(x))
@@ -103,7 +123,9 @@ class MultiHeadDense(nn.Module):
         F = x.shape[-1]
         k = self.param("dense_kernels", orthogonal(np.sqrt(2)), (self.num_heads, F, self.out_dim))
         b = self.param("dense_biases", constant(0.0), (self.num_heads, self.out_dim))
-        y = jnp.einsum("...rf,hfo->...rho", x, k) + b
+        # one 2-D matmul over all heads (see :class:`Dense` for why the axes are flattened)
+        kk = jnp.moveaxis(k, 0, 1).reshape(F, self.num_heads * self.out_dim)
+        y = (x.reshape(-1, F) @ kk).reshape(*x.shape[:-1], self.num_heads, self.out_dim) + b
         y = nn.relu(y).sum(axis=-3)
         return y.reshape(*y.shape[:-2], self.num_heads * self.out_dim)
 
@@ -160,7 +182,7 @@ class ActorCriticHead(nn.Module):
             name = f"DenseAndActivation_{self.actor_depth + k}"
             c = DenseAndActivation(self.critic_width, self.activation, name=name)(c)
 
-        out = nn.Dense(
+        out = Dense(
             self.action_dim, kernel_init=orthogonal(0.01), bias_init=constant(0.0), name="Dense_0"
         )(a)
         if self.action_type == "multi_discrete":
@@ -170,7 +192,7 @@ class ActorCriticHead(nn.Module):
         else:
             log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
             dist = DiagGaussian(out, log_std)
-        value = nn.Dense(1, kernel_init=orthogonal(1.0), bias_init=constant(0.0), name="Dense_1")(c)
+        value = Dense(1, kernel_init=orthogonal(1.0), bias_init=constant(0.0), name="Dense_1")(c)
         return hidden, dist, value[..., 0]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from flax.linen.initializers import constant, orthogonal
 
 from baselines.networks.configs import FlatMLPConfig, PermInvariantMLPConfig
-from baselines.networks.layers import MultiHeadDense, activation_fn, head_from_config
+from baselines.networks.layers import Dense, MultiHeadDense, activation_fn, head_from_config
 
 __all__ = ["PermInvariantMLPNet", "FlatMLPNet"]
 
@@ -40,7 +40,7 @@ class PermInvariantMLPNet(nn.Module):
 
         def encode(i, features, type_id):
             enc = act(
-                nn.Dense(
+                Dense(
                     cfg.encoder_size - _NUM_ENTITY_TYPES,
                     kernel_init=orthogonal(np.sqrt(2)),
                     bias_init=constant(0.0),
@@ -82,7 +82,7 @@ class FlatMLPNet(nn.Module):
     @nn.compact
     def __call__(self, hidden, obs, dones):
         cfg = self.config
-        emb = nn.Dense(
+        emb = Dense(
             cfg.actor_width,
             kernel_init=orthogonal(np.sqrt(2)),
             bias_init=constant(0.0),
