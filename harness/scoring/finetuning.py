@@ -129,7 +129,8 @@ def train_and_evaluate_cells(
                 stored[c] = {k: z[k].astype(stored[c][k].dtype) for k in OUTCOMES}
     if n_proc > 1:
         cached = broadcast(cached)
-        stored = {c: _empty(attempts) for c, hit in zip(cells, cached, strict=True) if hit}
+        if not primary:  # placeholders of the right shapes for process 0's cached outcomes
+            stored = {c: _empty(attempts) for c, hit in zip(cells, cached, strict=True) if hit}
         stored = dict(zip(stored, broadcast(list(stored.values())), strict=True))
     results: dict[tuple[int, int], dict] = dict(stored)
     todo = [(i, s, paths[(i, s)]) for (i, s), hit in zip(cells, cached, strict=True) if not hit]
