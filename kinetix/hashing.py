@@ -127,12 +127,141 @@ def level_hash(level: Level) -> str:
 
 
 def level_hashes(batch: Level) -> list[str]:
-    """Hashes of every level of a stacked batch (or ``[level_hash(level)]`` for one level)."""
+    """Hashes of every level of a stacked batch (or ``[level_hash(level)]`` for one level).
+
+    Vectorised: every level's canonical bytes are one row of 4-byte words (all fields are
+    float32 or int32) with a mask of the words that are present; equals :func:`level_hash` on
+    each level (``tests/kinetix/test_levels.py``).
+    """
     if np.ndim(batch.polygon_roles) == 1:
         return [level_hash(batch)]
     host = jax.tree.map(np.asarray, batch)
-    n = host.polygon_roles.shape[0]
-    return [level_hash(jax.tree.map(lambda x, i=i: x[i], host)) for i in range(n)]
+    words, mask = _canonical_words(host)
+    return [
+        hashlib.sha256(_HEADER + w[m].tobytes()).hexdigest()
+        for w, m in zip(words, mask, strict=True)
+    ]
+
+
+def _w_f32(x, n: int) -> np.ndarray:
+    """(B, ...) floats -> (B, k) little-endian float32 bit patterns, ``-0.0`` as ``0.0``."""
+    a = np.asarray(x, np.float64).astype(np.float32).reshape(n, -1) + np.float32(0.0)
+    return a.astype("<f4").view("<u4")
+
+
+def _w_i32(x, n: int) -> np.ndarray:
+    return np.asarray(x).astype(np.int64).astype("<i4").reshape(n, -1).view("<u4")
+
+
+def _canonical_words(lv: Level) -> tuple[np.ndarray, np.ndarray]:
+    """``(words (B, W) uint32, present (B, W) bool)``: row i masked is level i's bytes."""
+    sc = lv.scene
+    B, P = sc.polygon.active.shape
+    C = sc.circle.active.shape[1]
+    V = sc.polygon.vertices.shape[2]
+    p_on = sc.polygon.active.astype(bool)
+    c_on = sc.circle.active.astype(bool)
+    j_on = sc.joint.active.astype(bool)
+    t_on = sc.thruster.active.astype(bool)
+    p_rank = np.cumsum(p_on, axis=1) - 1
+    c_rank = np.cumsum(c_on, axis=1) - 1
+    bad = np.zeros(B, bool)
+
+    def refs(g, on):
+        """(B, K) global shape indices -> (B, K, 2) words (kind, rank); flags bad rows."""
+        g = np.asarray(g).astype(np.int64)
+        circ = g >= P
+        pi = np.clip(g, 0, P - 1)
+        ci = np.clip(g - P, 0, C - 1) if C else np.zeros_like(g)
+        if C:
+            c_ok = np.take_along_axis(c_on, ci, 1) & (g - P < C)
+            c_r = np.take_along_axis(c_rank, ci, 1)
+        else:
+            c_ok, c_r = np.zeros_like(circ), np.zeros_like(g)
+        p_ok = np.take_along_axis(p_on, pi, 1) & (g >= 0)
+        ok = np.where(circ, c_ok, p_ok)
+        bad[:] |= np.any(on & ~ok, axis=1)
+        rank = np.where(circ, c_r, np.take_along_axis(p_rank, pi, 1))
+        return np.stack([circ.astype(np.int64), rank], axis=-1)
+
+    def body(b, roles, dens, n_slots):
+        k = B * n_slots
+        return [
+            _w_f32(b.position, k),
+            _w_f32(b.rotation, k),
+            _w_f32(b.velocity, k),
+            _w_f32(b.angular_velocity, k),
+            _w_f32(b.inverse_mass, k),
+            _w_f32(b.inverse_inertia, k),
+            _w_f32(b.friction, k),
+            _w_f32(b.restitution, k),
+            _w_i32(b.collision_mode, k),
+            _w_i32(roles, k),
+            _w_f32(dens, k),
+        ]
+
+    parts: list[tuple[np.ndarray, np.ndarray]] = []  # (words (B, k), present (B, k))
+
+    def add(words, present):
+        parts.append((words, np.broadcast_to(present, words.shape)))
+
+    counts = np.stack([p_on.sum(1), c_on.sum(1), j_on.sum(1), t_on.sum(1)], axis=1)
+    add(_w_i32(counts, B), True)
+    add(_w_f32(sc.gravity, B), True)
+    nv = np.asarray(sc.polygon.n_vertices)
+    poly = body(sc.polygon, lv.polygon_roles, lv.polygon_densities, P)
+    poly += [_w_i32(nv, B * P), _w_f32(sc.polygon.vertices, B * P)]
+    w = np.concatenate(poly, axis=1).reshape(B, P, -1)
+    vert_on = np.repeat(np.arange(V)[None, None, :] < nv[:, :, None], 2, axis=2)
+    m = np.concatenate([np.ones((B, P, w.shape[2] - 2 * V), bool), vert_on], axis=2)
+    add(w.reshape(B, -1), (m & p_on[:, :, None]).reshape(B, -1))
+    if C:
+        circ = body(sc.circle, lv.circle_roles, lv.circle_densities, C)
+        w = np.concatenate(circ + [_w_f32(sc.circle.radius, B * C)], axis=1).reshape(B, C, -1)
+        add(w.reshape(B, -1), np.repeat(c_on[:, :, None], w.shape[2], 2).reshape(B, -1))
+    jt = sc.joint
+    J = jt.active.shape[1]
+    if J:
+        k = B * J
+        w = np.concatenate(
+            [
+                _w_i32(refs(jt.a_index, j_on), k),
+                _w_i32(refs(jt.b_index, j_on), k),
+                _w_f32(jt.a_anchor, k),
+                _w_f32(jt.b_anchor, k),
+                _w_i32(jt.is_fixed, k),
+                _w_i32(jt.motor_on, k),
+                _w_i32(jt.has_limits, k),
+                _w_i32(lv.motor_auto, k),
+                _w_f32(jt.reference_angle, k),
+                _w_f32(jt.motor_speed, k),
+                _w_f32(jt.motor_power, k),
+                _w_f32(jt.min_angle, k),
+                _w_f32(jt.max_angle, k),
+                _w_i32(lv.motor_bindings, k),
+            ],
+            axis=1,
+        ).reshape(B, J, -1)
+        add(w.reshape(B, -1), np.repeat(j_on[:, :, None], w.shape[2], 2).reshape(B, -1))
+    th = sc.thruster
+    T = th.active.shape[1]
+    if T:
+        k = B * T
+        w = np.concatenate(
+            [
+                _w_i32(refs(th.shape_index, t_on), k),
+                _w_f32(th.relative_position, k),
+                _w_f32(th.rotation, k),
+                _w_f32(th.power, k),
+                _w_i32(lv.thruster_bindings, k),
+            ],
+            axis=1,
+        ).reshape(B, T, -1)
+        add(w.reshape(B, -1), np.repeat(t_on[:, :, None], w.shape[2], 2).reshape(B, -1))
+    if bad.any():  # the per-level path names the reference
+        canonical_bytes(jax.tree.map(lambda x: x[int(np.flatnonzero(bad)[0])], lv))
+    words = np.ascontiguousarray(np.concatenate([p[0] for p in parts], axis=1))
+    return words, np.concatenate([p[1] for p in parts], axis=1)
 
 
 def level_set_hash(hashes) -> str:

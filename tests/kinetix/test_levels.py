@@ -141,6 +141,46 @@ def test_hash_of_shared_level_padded():
     )
 
 
+def test_batch_hashes_equal_per_level_hashes():
+    """level_hashes (vectorised over the batch) equals level_hash of each level: procedural
+    levels of every size, the shared Kinetix levels padded to L, junk in inactive slots and
+    -0.0."""
+    from kinetix.batch_generation import generate_levels
+
+    for size in ("s", "m", "l"):
+        batch = generate_levels(4, np.arange(64), size, chunk=64)
+        assert kx.level_hashes(batch) == [kx.level_hash(lv) for lv in kx.unstack_levels(batch)]
+    names = [f"{s}/{n}" for s, n in (("s", "h0_weak_thrust"), ("m", "h1_car_left"))]
+    names += ["l/grasp_easy", "l/mjc_hopper", "s/h8_unicycle_balance"]
+    levels = [kx.load_kinetix_json(shared_level_path(n), size="l") for n in names]
+    lv = kx.pad_level(jointed_level(), "l")
+    sc = lv.scene
+    levels.append(
+        lv.replace(
+            scene=sc.replace(
+                polygon=sc.polygon.replace(
+                    position=sc.polygon.position.at[9].set(7.0),
+                    rotation=-sc.polygon.rotation,
+                ),
+                circle=sc.circle.replace(radius=sc.circle.radius.at[3].set(2.0)),
+            )
+        )
+    )
+    batch = kx.stack_levels(levels)
+    assert kx.level_hashes(batch) == [kx.level_hash(lv) for lv in levels]
+    assert kx.level_hashes(batch)[-1] == kx.level_hash(jointed_level())
+
+
+def test_batch_hash_names_a_bad_reference():
+    lv = kx.pad_level(jointed_level(), "m")  # polygon 5 is an empty slot
+    jt = lv.scene.joint
+    bad = lv.replace(scene=lv.scene.replace(joint=jt.replace(b_index=jt.b_index.at[0].set(5))))
+    with pytest.raises(kx.LevelError, match="inactive polygon 5"):
+        kx.level_hash(bad)
+    with pytest.raises(kx.LevelError, match="inactive polygon 5"):
+        kx.level_hashes(kx.stack_levels([lv, bad]))
+
+
 # ---- validation -------------------------------------------------------------------------------
 
 
