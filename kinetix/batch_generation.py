@@ -5,9 +5,10 @@
 ``fold_in(PRNGKey(seed), i)``. With a :class:`~kinetix.generator.NoopFilter` the result equals
 ``make_generator(size, params, noop_filter)`` on the same keys (candidate ``a`` of a level comes
 from ``fold_in(key, a)``, the first one the no-op policy does not solve is kept), but the
-filter runs attempt by attempt, so only the levels still solved by the no-op policy are drawn
-again (Kinetix solves about 10-20% of raw levels with no-op: the fused version pays every
-attempt for every level).
+filter runs as a pool of rollouts (:mod:`kinetix.noop_pool`): a candidate leaves as soon as its
+first episode has ended, and only the levels the no-op policy solved are drawn again (Kinetix
+solves about 10-20% of raw levels with no-op: the fused version pays every attempt for every
+level, and every rollout for all its steps).
 
 Batches are split over all local devices along the level axis (``jax.sharding``); each level is
 computed independently, so the device count never changes a level. Levels are bit-identical
@@ -42,25 +43,8 @@ def level_keys(seed: int, indices) -> jax.Array:
 
 
 @functools.cache
-def _programs(size: EnvSize, params: GeneratorParams, flt: NoopFilter | None):
-    gen = jax.jit(jax.vmap(lambda k: generate_level(k, size, params)))
-    if flt is None:
-        return gen, None
-    from kinetix.env import EnvConfig, KinetixEnv
-    from kinetix.policies import noop_policy
-    from kinetix.rollout import first_episode
-
-    config = flt.env_config if flt.env_config is not None else EnvConfig(size=size)
-    env = KinetixEnv(config)
-    policy = noop_policy(config.action_type)
-
-    def attempt(key, a):
-        k = jnp.where(a == 0, key, jax.random.fold_in(key, a))
-        level = generate_level(k, size, params)
-        solved = first_episode(env, policy, level, key, num_steps=flt.steps)["solved"]
-        return level, solved
-
-    return gen, jax.jit(jax.vmap(attempt, in_axes=(0, None)))
+def _generator(size: EnvSize, params: GeneratorParams):
+    return jax.jit(jax.vmap(lambda k: generate_level(k, size, params)))
 
 
 def _shard(x, n_dev: int):
@@ -99,7 +83,8 @@ def generate_levels(
     """Levels ``indices`` of stream ``seed`` as a stacked numpy batch (see the module doc).
 
     ``chunk`` levels are generated per compiled call (rounded up to a multiple of the device
-    count); ``progress(n)`` is called as levels are finished.
+    count; with the filter: the pool's size); ``progress(n)`` is called as levels are finished
+    (``chunk`` at a time, the remainder last).
     """
     size = check_generator_size(size)
     indices = np.asarray(indices, np.int64)
@@ -112,30 +97,25 @@ def generate_levels(
     # program serves every request of similar size
     chunk = min(chunk, max(16, 1 << (int(indices.size) - 1).bit_length()))
     chunk = -(-max(chunk, n_dev) // n_dev) * n_dev
-    small = max(n_dev, -(-(chunk // 4) // n_dev) * n_dev)  # bucket for re-drawn levels
-    gen, attempt = _programs(size, params, noop_filter)
     keys = np.asarray(level_keys(seed, indices))
+    if noop_filter is not None:
+        from kinetix.noop_pool import noop_filtered
+
+        return noop_filtered(
+            keys,
+            size,
+            params,
+            noop_filter,
+            pool=chunk,
+            put=lambda x: _shard(x, n_dev),
+            progress=progress,
+            report=chunk,
+        )
+    gen = _generator(size, params)
     results = []
     for lo in range(0, len(keys), chunk):
         k = keys[lo : lo + chunk]
-        if attempt is None:
-            out = _run_padded(gen, k, chunk, n_dev)
-        else:
-            out, solved = _run_padded(attempt, k, chunk, n_dev, jnp.int32(0))
-            for a in range(1, noop_filter.attempts):
-                redo = np.flatnonzero(solved)
-                if redo.size == 0:
-                    break
-                new, new_solved = _run_padded(attempt, k[redo], small, n_dev, jnp.int32(a))
-                out = jax.tree.map(lambda x, y, redo=redo: _put(x, redo, y), out, new)
-                solved[redo] = new_solved
-        results.append(out)
+        results.append(_run_padded(gen, k, chunk, n_dev))
         if progress is not None:
             progress(len(k))
     return jax.tree.map(lambda *xs: np.concatenate(xs), *results)
-
-
-def _put(x: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    x = np.array(x)
-    x[rows] = values
-    return x

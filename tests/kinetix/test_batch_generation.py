@@ -73,6 +73,18 @@ def test_result_does_not_depend_on_chunk(filtered):
         np.testing.assert_array_equal(a, b)
 
 
+def test_pool_segments_and_attempts_do_not_change_levels():
+    """A rollout length that is not a multiple of the pool's segment (13 = 8 + 5), 3 attempts,
+    and the single-attempt filter (no rollout: the first candidate is kept)."""
+    keys = level_keys(SEED, np.arange(N))
+    flt = kx.NoopFilter(attempts=3, steps=13)
+    got = generate_levels(SEED, np.arange(N), "s", noop_filter=flt, chunk=16)
+    want = kx.make_generator("s", noop_filter=flt)(keys)
+    assert kx.level_hashes(got) == kx.level_hashes(want)
+    one = generate_levels(SEED, np.arange(N), "s", noop_filter=kx.NoopFilter(attempts=1), chunk=16)
+    assert kx.level_hashes(one) == kx.level_hashes(kx.make_generator("s")(keys))
+
+
 @pytest.mark.parametrize(
     "indices, match",
     [
