@@ -12,11 +12,12 @@ each level, ``ci_runs`` how many entries each level has: ``eval_episode`` "episo
 levels", ``train_seed`` "fine-tuning seeds x levels", ``submission_seed`` "training seeds x
 levels", ``submission_seed_x_train_seed``; ``by_seed`` the IQM and mean of each submission seed;
 return, length and death rate means), ``higher_is_better``, ``compute`` (env steps, wall
-seconds, device kind and count), ``software`` (package, simulator, python, jax, jaxlib, flax,
-numpy). The per-level file has one row per (level, submission seed, training seed):
-``result_id, level_id, level_hash, train_seed, submission_seed, eval_seed, attempts,
-solve_rate, mean_return, mean_length, death_rate`` (``submission_seed`` null for a single-seed
-submission; older files lack the column).
+seconds, device kind, ``device_count`` over all processes and ``process_count``: records before
+it held the first process's local devices and no ``process_count``), ``software`` (package,
+simulator, python, jax, jaxlib, flax, numpy). The per-level file has one row per (level,
+submission seed, training seed): ``result_id, level_id, level_hash, train_seed,
+submission_seed, eval_seed, attempts, solve_rate, mean_return, mean_length, death_rate``
+(``submission_seed`` null for a single-seed submission; older files lack the column).
 
 ``submission.verified`` (optional, true when absent) is false for a policy scored in-process
 (:func:`harness.scoring.evaluate_policy`, ``submission.kind`` ``in-process``): the leaderboard
@@ -269,7 +270,8 @@ def make_record(
             "env_steps": int(env_steps if env_steps is not None else np.sum(steps)),
             "wall_clock_s": round(float(wall_clock_s), 3),
             "device_kind": jax.devices()[0].device_kind,
-            "device_count": jax.local_device_count(),
+            "device_count": jax.device_count(),  # every process's devices
+            "process_count": jax.process_count(),
         },
         "software": _software(),
     }

@@ -66,6 +66,7 @@ def _broken(record, path, value=None, delete=False):
         (("metrics", "solve_rate", "ci95", "iqm"), [0.1], False, r"ci95\.iqm' must be \[low"),
         (("metrics", "solve_rate", "ci95", "mean"), [0.6, 0.2], False, r"low <= high"),
         (("submission", "source"), {"repo": "a"}, False, r"'submission\.source\.\w+' is missing"),
+        (("compute", "process_count"), 0, False, r"'compute\.process_count' = 0 is outside"),
     ],
 )
 def test_errors_name_the_field(record, path, value, delete, message):
@@ -75,6 +76,14 @@ def test_errors_name_the_field(record, path, value, delete, message):
     if "low <= high" not in message:  # the one rule JSON Schema cannot state
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, result_schema())
+
+
+def test_process_count_is_optional(record):
+    """Records before multi-process runs have no ``compute.process_count``; newer ones do."""
+    assert "process_count" not in record["compute"]
+    validate_record(record)
+    for value in (1, 8):
+        validate_record(_broken(record, ("compute", "process_count"), value))
 
 
 def test_an_in_process_record_must_be_unverified(record):
