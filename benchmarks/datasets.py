@@ -8,9 +8,10 @@ Prints one JSON line per measurement::
 ``write``: levels ``0..count-1`` of one stream drawn with :func:`kinetix.batch_generation.
 generate_levels` (``--filter noop``: Kinetix's no-op filter, 4 attempts x 64 agent steps),
 hashed, turned into an Arrow table and written as zstd Parquet (one file). Compile time is
-measured apart (a warm-up on the first chunk); ``levels_per_s`` counts the timed part only,
-``total_s`` everything. ``--noop-outcome`` also runs the 256-step no-op episode per level (the
-dataset's ``noop_solved`` column), as ``levels build`` does.
+measured apart (a warm-up: one pool of the filter, or one chunk); ``levels_per_s`` counts the
+timed part only, ``total_s`` everything; ``*_cpu_s`` are process CPU times (both cores).
+``--noop-outcome`` also runs the 256-step no-op episode per level (the dataset's
+``noop_solved`` column), as ``levels build`` does.
 
 ``read``: writes ``count`` levels first (tiling a generated block of ``--block`` levels with
 distinct ids, since reading cost does not depend on content), then times
@@ -62,20 +63,21 @@ def _table(levels, ids, generator_seed=None):
 
 
 def run_write(args) -> dict:
-    from kinetix.batch_generation import generate_levels
+    from kinetix.batch_generation import CPU_POOL, generate_levels
     from kinetix.generator import NoopFilter
     from kinetix.level_files import write_level_parquet
     from kinetix.outcomes import reference_outcomes
 
     flt = NoopFilter() if args.filter == "noop" else None
-    t0 = time.perf_counter()
-    generate_levels(args.seed, np.arange(args.chunk), args.size, noop_filter=flt, chunk=args.chunk)
+    opts = {"noop_filter": flt, "chunk": args.chunk, "pool": args.pool}
+    t0, c0 = time.perf_counter(), time.process_time()
+    # warm-up: compiles the programs the timed run uses (the pool's, or one chunk's)
+    warm = args.chunk if flt is None else min(args.chunk, args.pool or CPU_POOL)
+    generate_levels(args.seed, np.arange(warm), args.size, **opts)
     compile_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    levels = generate_levels(
-        args.seed, np.arange(args.count), args.size, noop_filter=flt, chunk=args.chunk
-    )
-    gen_s = time.perf_counter() - t1
+    t1, c1 = time.perf_counter(), time.process_time()
+    levels = generate_levels(args.seed, np.arange(args.count), args.size, **opts)
+    gen_s, gen_cpu_s = time.perf_counter() - t1, time.process_time() - c1
     outcome_s = 0.0
     if args.noop_outcome:
         from kinetix.hashing import level_hashes
@@ -99,13 +101,17 @@ def run_write(args) -> dict:
         "filter": args.filter,
         "noop_outcome": args.noop_outcome,
         "chunk": args.chunk,
+        "pool": args.pool,
         "compile_s": round(compile_s, 2),
+        "compile_cpu_s": round(c1 - c0, 2),
         "generate_s": round(gen_s, 2),
+        "generate_cpu_s": round(gen_cpu_s, 2),
         "outcome_s": round(outcome_s, 2),
         "hash_s": round(hash_s, 2),
         "table_and_write_s": round(write_s, 2),
         "timed_s": round(timed, 2),
         "total_s": round(time.perf_counter() - t0, 2),
+        "total_cpu_s": round(time.process_time() - c0, 2),
         "levels_per_s": round(args.count / timed, 1),
         "parquet_bytes": nbytes,
         **_env(),
@@ -154,6 +160,9 @@ def main(argv=None) -> int:
     p.add_argument("--filter", default="noop", choices=("none", "noop"))
     p.add_argument("--noop-outcome", action="store_true")
     p.add_argument("--chunk", type=int, default=2048)
+    p.add_argument(
+        "--pool", type=int, default=None, help="no-op filter rollouts per call (default: CPU_POOL)"
+    )
     p.add_argument("--block", type=int, default=2048)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)

@@ -33,7 +33,7 @@ from kinetix.generator import (
 from kinetix.level import Level
 from kinetix.sizes import EnvSize
 
-__all__ = ["level_keys", "generate_levels"]
+__all__ = ["CPU_POOL", "level_keys", "generate_levels"]
 
 
 def level_keys(seed: int, indices) -> jax.Array:
@@ -70,6 +70,18 @@ def _run_padded(fn, keys: np.ndarray, bucket: int, n_dev: int, *args):
     return jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
 
 
+#: No-op filter rollouts per call on the CPU (2-core CPU, M levels: 57 us per agent step and
+#: level at 128, 71 at 512, 78 at 2048; benchmarks/README.md).
+CPU_POOL = 128
+
+
+def _pool_size(pool: int | None, chunk: int, n_dev: int) -> int:
+    if pool is None:
+        pool = CPU_POOL * n_dev if jax.default_backend() == "cpu" else chunk
+    pool = min(pool, chunk)
+    return -(-max(pool, n_dev) // n_dev) * n_dev
+
+
 def generate_levels(
     seed: int,
     indices,
@@ -78,13 +90,15 @@ def generate_levels(
     noop_filter: NoopFilter | None = None,
     *,
     chunk: int = 1024,
+    pool: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Level:
     """Levels ``indices`` of stream ``seed`` as a stacked numpy batch (see the module doc).
 
     ``chunk`` levels are generated per compiled call (rounded up to a multiple of the device
-    count; with the filter: the pool's size); ``progress(n)`` is called as levels are finished
-    (``chunk`` at a time, the remainder last).
+    count); ``progress(n)`` is called as levels are finished (``chunk`` at a time, the
+    remainder last). With the filter, ``pool`` rollouts run per call (at most ``chunk``;
+    default :data:`CPU_POOL` on the CPU, where small batches run fastest, else ``chunk``).
     """
     size = check_generator_size(size)
     indices = np.asarray(indices, np.int64)
@@ -106,7 +120,7 @@ def generate_levels(
             size,
             params,
             noop_filter,
-            pool=chunk,
+            pool=_pool_size(pool, chunk, n_dev),
             put=lambda x: _shard(x, n_dev),
             progress=progress,
             report=chunk,

@@ -18,12 +18,13 @@ rollout into segments and mixing candidates of different levels and attempts in 
 changes no level: ``tests/kinetix/test_batch_generation.py`` compares against the fused filter.
 
 Shapes: ``keys`` (N, 2) uint32; the result is a stacked numpy :class:`~kinetix.level.Level` with
-leading axis N. Host memory holds the pool's env states (numpy) between calls; each call moves
-the pool (about ``pool`` x 6 KB for M levels) to the device and back.
+leading axis N. The pool's env states stay on the device; per call only the slots' flags
+(``alive``, ``solved``, steps run) cross to the host, and each drawn bucket once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 
@@ -43,7 +44,14 @@ SEGMENT_STEPS = 8
 
 @functools.cache
 def _programs(size: EnvSize, params: GeneratorParams, flt: NoopFilter, segment: int):
-    """``draw(keys (B,2), attempts (B,)) -> Level`` and ``advance(state, alive, solved, t)``."""
+    """The pool's compiled programs (one set per size, params, filter and segment).
+
+    ``draw(keys (B, 2), attempts (B,)) -> Level``: candidate ``attempts`` of each key;
+    ``insert(state, cand, src (B,), dst (B,)) -> state``: slot ``dst[i]`` starts the episode
+    of candidate ``src[i]`` (``dst[i] == B`` is dropped);
+    ``advance(state, alive, solved, t) -> (state, alive, solved)``: ``segment`` no-op agent
+    steps of every slot (slot ``t`` is the number of steps it has run).
+    """
     from kinetix.actions import noop_action
     from kinetix.env import EnvConfig, KinetixEnv
 
@@ -54,8 +62,11 @@ def _programs(size: EnvSize, params: GeneratorParams, flt: NoopFilter, segment: 
         k = jnp.where(a == 0, key, jax.random.fold_in(key, a))
         return generate_level(k, size, params)
 
+    def insert(state, cand, src, dst):
+        new = _start_states(jax.tree.map(lambda x: x[src], cand), jnp)
+        return jax.tree.map(lambda s, v: s.at[dst].set(v, mode="drop"), state, new)
+
     def advance(state, alive, solved, t):
-        """``segment`` no-op agent steps of one rollout that has run ``t`` steps so far."""
         action = noop_action(config.action_type)
         key = jax.random.PRNGKey(0)  # the env step ignores its key
 
@@ -69,25 +80,32 @@ def _programs(size: EnvSize, params: GeneratorParams, flt: NoopFilter, segment: 
         (state, alive, solved), _ = jax.lax.scan(body, (state, alive, solved), steps)
         return state, alive, solved
 
-    return jax.jit(jax.vmap(draw)), jax.jit(jax.vmap(advance))
+    return jax.jit(jax.vmap(draw)), jax.jit(insert), jax.jit(jax.vmap(advance))
 
 
-def _start_states(levels: Level):
-    """Host-side ``env.reset`` of a numpy level batch (the state is the level's own scene)."""
+def _start_states(levels: Level, xp=np):
+    """``env.reset`` of a level batch (the state starts at the level's own scene)."""
     from kinetix.env import EnvState
 
     n = levels.polygon_roles.shape[0]
     return EnvState(
         scene=levels.scene,
         level=levels,
-        timestep=np.zeros(n, np.int32),
-        last_distance=np.full(n, -1.0, np.float32),
-        episode_return=np.zeros(n, np.float32),
+        timestep=xp.zeros(n, xp.int32),
+        last_distance=xp.full(n, -1.0, xp.float32),
+        episode_return=xp.zeros(n, xp.float32),
     )
 
 
-def _host(tree):
-    return jax.tree.map(lambda x: np.array(x), tree)
+@dataclasses.dataclass
+class _Batch:
+    """One drawn bucket of candidates: on the device (``dev``) and on the host (``host``)."""
+
+    rows: np.ndarray  # (m,) output row of each candidate
+    attempts: np.ndarray  # (m,) its attempt
+    dev: Level
+    host: Level
+    next: int = 0  # candidates before this one have a slot
 
 
 def noop_filtered(
@@ -111,48 +129,45 @@ def noop_filtered(
     keys = np.asarray(keys)
     n = keys.shape[0]
     segment = max(1, min(segment, flt.steps))
-    draw, advance = _programs(size, params, flt, segment)
+    draw, insert, advance = _programs(size, params, flt, segment)
 
-    def draw_items(rows, attempts):
-        m = rows.size
-        pad = pool - m
+    def draw_batch(rows, attempts) -> _Batch:
+        m, pad = rows.size, pool - rows.size
         r = np.concatenate([rows, np.repeat(rows[-1:], pad)]) if pad else rows
         a = np.concatenate([attempts, np.repeat(attempts[-1:], pad)]) if pad else attempts
-        lv = draw(put(jnp.asarray(keys[r])), put(jnp.asarray(a, jnp.int32)))
-        return jax.tree.map(lambda x: np.asarray(x)[:m], lv)
+        dev = draw(put(jnp.asarray(keys[r])), put(jnp.asarray(a, jnp.int32)))
+        host = jax.tree.map(lambda x: np.asarray(x)[:m], dev)
+        return _Batch(rows, attempts.astype(np.int32), dev, host)
 
     if flt.attempts == 1:  # the first candidate is kept whatever its outcome
         parts = []
         for lo in range(0, n, pool):
             rows = np.arange(lo, min(lo + pool, n))
-            parts.append(draw_items(rows, np.zeros(rows.size, np.int32)))
+            parts.append(draw_batch(rows, np.zeros(rows.size, np.int32)).host)
             if progress is not None:
                 progress(rows.size)
         return jax.tree.map(lambda *xs: np.concatenate(xs), *parts)
 
     out = None  # the kept levels, filled as candidates are decided
     fresh = 0  # next level not drawn yet
-    redraw_rows: list[np.ndarray] = []  # levels whose candidate was solved, with next attempt
-    redraw_att: list[np.ndarray] = []
-    buf = None  # drawn candidates waiting for a slot: (rows, attempts, levels)
-    slot_row = np.full(pool, -1, np.int64)
+    redraw: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, next attempts) of solved ones
+    waiting: list[_Batch] = []  # drawn batches with candidates still waiting for a slot
+    slot_row = np.full(pool, -1, np.int64)  # output row of each slot's candidate, -1 empty
     slot_att = np.zeros(pool, np.int32)
+    slot_batch: list[_Batch | None] = [None] * pool
+    slot_src = np.zeros(pool, np.int64)  # its index in slot_batch
     t = np.zeros(pool, np.int32)
     alive = np.zeros(pool, bool)
     solved = np.zeros(pool, bool)
     state = None
     finished = emitted = 0
 
-    def take_work(k):
+    def take_work():
         nonlocal fresh
-        rows, att = [], []
-        if redraw_rows:
-            rr, aa = np.concatenate(redraw_rows), np.concatenate(redraw_att)
-            rows.append(rr[:k])
-            att.append(aa[:k])
-            redraw_rows[:] = [rr[k:]] if rr.size > k else []
-            redraw_att[:] = [aa[k:]] if aa.size > k else []
-        m = k - sum(r.size for r in rows)
+        rows = [r for r, _ in redraw]
+        att = [a for _, a in redraw]
+        redraw.clear()
+        m = pool - sum(r.size for r in rows)
         if m > 0 and fresh < n:
             hi = min(n, fresh + m)
             rows.append(np.arange(fresh, hi))
@@ -160,56 +175,63 @@ def noop_filtered(
             fresh = hi
         if not rows:
             return None
-        return np.concatenate(rows), np.concatenate(att).astype(np.int32)
+        rows, att = np.concatenate(rows), np.concatenate(att)
+        if rows.size > pool:  # keep the rest for the next draw
+            redraw.append((rows[pool:], att[pool:]))
+            rows, att = rows[:pool], att[:pool]
+        return rows, att
 
     while True:
         empty = np.flatnonzero(slot_row < 0)
-        if empty.size and (buf is None or buf[0].size < empty.size):
-            work = take_work(pool)
+        queued = sum(b.rows.size - b.next for b in waiting)
+        if empty.size > queued:
+            work = take_work()
             if work is not None:
-                lv = draw_items(*work)
-                if out is None:
-                    out = jax.tree.map(lambda x: np.zeros((n, *x.shape[1:]), x.dtype), lv)
-                if buf is None:
-                    buf = (work[0], work[1], lv)
-                else:
-                    buf = (
-                        np.concatenate([buf[0], work[0]]),
-                        np.concatenate([buf[1], work[1]]),
-                        jax.tree.map(lambda a, b: np.concatenate([a, b]), buf[2], lv),
-                    )
-        if empty.size and buf is not None and buf[0].size:
-            k = min(empty.size, buf[0].size)
-            slots = empty[:k]
-            new = _start_states(jax.tree.map(lambda x, k=k: x[:k], buf[2]))
-            if state is None:  # every slot starts as a copy of the first candidate
-                state = jax.tree.map(lambda x: np.repeat(x[:1], pool, axis=0), new)
-            for s, v in zip(jax.tree.leaves(state), jax.tree.leaves(new), strict=True):
-                s[slots] = v
-            slot_row[slots], slot_att[slots] = buf[0][:k], buf[1][:k]
+                waiting.append(draw_batch(*work))
+        while empty.size and waiting:
+            b = waiting[0]
+            k = min(empty.size, b.rows.size - b.next)
+            slots, src = empty[:k], np.arange(b.next, b.next + k)
+            if state is None:  # the pool starts as the first bucket (empty slots are ignored)
+                state = _start_states(b.dev, jnp)
+            dst = np.full(pool, pool, np.int32)
+            dst[:k] = slots
+            state = insert(
+                state, b.dev, put(jnp.asarray(np.resize(src, pool), jnp.int32)), put(dst)
+            )
+            slot_row[slots], slot_att[slots] = b.rows[src], b.attempts[src]
+            for s in slots:
+                slot_batch[s] = b
+            slot_src[slots] = src
             t[slots], alive[slots], solved[slots] = 0, True, False
-            buf = (buf[0][k:], buf[1][k:], jax.tree.map(lambda x, k=k: x[k:], buf[2]))
+            b.next += k
+            empty = empty[k:]
+            if b.next == b.rows.size:
+                waiting.pop(0)
         busy = slot_row >= 0
         if not busy.any():
             break
-        state, alive, solved = _host(
-            advance(
-                jax.tree.map(lambda x: put(jnp.asarray(x)), state),
-                put(jnp.asarray(alive)),
-                put(jnp.asarray(solved)),
-                put(jnp.asarray(t)),
-            )
+        state, a_dev, s_dev = advance(
+            state, put(jnp.asarray(alive)), put(jnp.asarray(solved)), put(jnp.asarray(t))
         )
+        alive, solved = np.array(a_dev), np.array(s_dev)
         t += segment
         done = np.flatnonzero(busy & (~alive | (t >= flt.steps)))
         again = solved[done] & (slot_att[done] < flt.attempts - 1)
-        keep = done[~again]
-        rows = slot_row[keep]
-        for o, s in zip(jax.tree.leaves(out), jax.tree.leaves(state.level), strict=True):
-            o[rows] = s[keep]
         if again.any():
-            redraw_rows.append(slot_row[done[again]])
-            redraw_att.append(slot_att[done[again]] + 1)
+            redraw.append((slot_row[done[again]], slot_att[done[again]] + 1))
+        keep = done[~again]
+        if keep.size:
+            if out is None:
+                proto = slot_batch[keep[0]].host
+                out = jax.tree.map(lambda x: np.zeros((n, *x.shape[1:]), x.dtype), proto)
+            for batch in {id(slot_batch[s]): slot_batch[s] for s in keep}.values():
+                sel = keep[[slot_batch[s] is batch for s in keep]]
+                rows, src = slot_row[sel], slot_src[sel]
+                for o, h in zip(jax.tree.leaves(out), jax.tree.leaves(batch.host), strict=True):
+                    o[rows] = h[src]
+        for s in done:
+            slot_batch[s] = None
         slot_row[done] = -1
         finished += keep.size
         while progress is not None and finished - emitted >= report:
