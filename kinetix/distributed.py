@@ -68,6 +68,10 @@ __all__ = [
 DISTRIBUTED_MODES = ("off", "auto", "explicit")
 #: Seconds a process waits for a missing or silent peer (joining, heartbeats, shutdown).
 DEFAULT_TIMEOUT_S = 120
+#: Seconds a process waits at a rendezvous for live peers that are still busy (e.g. compiling
+#: what another process read from its compilation cache); a dead peer fails it sooner, once
+#: its heartbeats stop for the timeout above.
+RENDEZVOUS_TIMEOUT_S = 1800
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
 
@@ -244,6 +248,12 @@ def gather(tree):
     import jax
     from jax.experimental import multihost_utils
 
+    def spans(x):
+        return isinstance(x, jax.Array) and not (x.is_fully_addressable or x.is_fully_replicated)
+
+    if any(spans(x) for x in jax.tree.leaves(tree)):
+        barrier("gather")
+
     def one(x):
         if not isinstance(x, jax.Array):
             return np.asarray(x)
@@ -263,6 +273,7 @@ def broadcast(tree):
         return tree
     from jax.experimental import multihost_utils
 
+    barrier("broadcast")
     return jax_tree_numpy(multihost_utils.broadcast_one_to_all(tree))
 
 
@@ -306,34 +317,59 @@ def jax_tree_numpy(tree):
 
 
 def barrier(name: str) -> None:
-    """Waits until every process reaches ``barrier(name)`` (no-op for one process)."""
-    if process_count() > 1:
-        from jax.experimental import multihost_utils
+    """Waits until every process reaches ``barrier(name)`` (no-op for one process).
 
-        multihost_utils.sync_global_devices(name)
+    A barrier of the coordination service, not a collective: every host-level collective
+    here (:func:`gather`, :func:`broadcast`, :func:`gather_rows`) passes one first, because
+    gloo gives the processes only 30 s to meet when a collective first connects them, and a
+    process that compiled from scratch can be further behind one that read its programs from
+    the persistent compilation cache (JAX writes that cache from process 0 only, and CPU cache
+    keys hold the device ids, so process 1 never hits it for its local programs)."""
+    if process_count() == 1:
+        return
+    from jax._src import distributed  # the coordination client (as jax's own tests use it)
+
+    _STATE["barriers"] = _STATE.get("barriers", 0) + 1
+    distributed.global_state.client.wait_at_barrier(
+        f"kinetix:{_STATE['barriers']}:{name}", RENDEZVOUS_TIMEOUT_S * 1000
+    )
 
 
-def process_block(n: int, index: int | None = None, count: int | None = None) -> range:
-    """This process's contiguous share of ``range(n)``: blocks of ``ceil(n / N)`` (the last ones
-    may be shorter or empty). ``index``/``count`` default to this process and N."""
+def _block_rows(n: int, count: int, unit: int) -> int:
+    """Rows per process block: ``ceil(n / N)`` rounded up to whole units of ``unit`` rows."""
+    if unit < 1:
+        raise ValueError(f"process_block: unit {unit} < 1")
+    units = -(-n // unit)
+    return -(-units // count) * unit if n else 0
+
+
+def process_block(
+    n: int, index: int | None = None, count: int | None = None, *, unit: int = 1
+) -> range:
+    """This process's contiguous share of ``range(n)``: blocks of ``ceil(n / N)`` rows, rounded
+    up to whole units of ``unit`` rows, so every block starts at a multiple of ``unit`` (the
+    last blocks may be shorter or empty). ``index``/``count`` default to this process and N.
+
+    ``unit`` keeps batch boundaries independent of N: work done in fixed chunks of ``unit``
+    rows sees the same chunks in any number of processes."""
     index = process_index() if index is None else index
     count = process_count() if count is None else count
-    per = -(-n // count) if n else 0
+    per = _block_rows(n, count, unit)
     return range(min(n, index * per), min(n, (index + 1) * per))
 
 
-def gather_rows(tree, n: int):
-    """Concatenates every process's rows of ``range(n)`` (its :func:`process_block`) into the
-    full (n, ...) host arrays, on every process; ``tree`` holds this process's rows (leading
-    axis = its block length). A no-op for one process."""
+def gather_rows(tree, n: int, *, unit: int = 1):
+    """Concatenates every process's rows of ``range(n)`` (its :func:`process_block` with the
+    same ``unit``) into the full (n, ...) host arrays, on every process; ``tree`` holds this
+    process's rows (leading axis = its block length). A no-op for one process."""
     count = process_count()
     if count == 1:
         return jax_tree_numpy(tree)
     import jax
     from jax.experimental import multihost_utils
 
-    per = -(-n // count) if n else 0
-    mine = len(process_block(n))
+    per = _block_rows(n, count, unit)
+    mine = len(process_block(n, unit=unit))
 
     def pad(x):
         x = np.asarray(x)
@@ -342,7 +378,9 @@ def gather_rows(tree, n: int):
         widths = [(0, per - mine)] + [(0, 0)] * (x.ndim - 1)
         return np.pad(x, widths)
 
-    stacked = multihost_utils.process_allgather(jax.tree.map(pad, tree), tiled=False)
+    padded = jax.tree.map(pad, tree)
+    barrier("gather_rows")
+    stacked = multihost_utils.process_allgather(padded, tiled=False)
     return jax.tree.map(lambda x: np.asarray(x).reshape(count * per, *x.shape[2:])[:n], stacked)
 
 

@@ -23,10 +23,12 @@ from kinetix.level import Level
 from kinetix.policies import make_policy
 from kinetix.rollout import first_episode
 
-__all__ = ["EPISODE_STEPS", "RANDOM_EPISODES", "hash_seeds", "reference_outcomes"]
+__all__ = ["CHUNK", "EPISODE_STEPS", "RANDOM_EPISODES", "hash_seeds", "reference_outcomes"]
 
 EPISODE_STEPS = 256
 RANDOM_EPISODES = 64
+#: Levels per call of the outcome programs (float32 results depend on the batch shape on CPU).
+CHUNK = 256
 
 
 def hash_seeds(hashes) -> np.ndarray:
@@ -53,14 +55,16 @@ def reference_outcomes(
     hashes,
     *,
     random_episodes: int = RANDOM_EPISODES,
-    chunk: int = 256,
+    chunk: int = CHUNK,
     progress=None,
 ) -> dict[str, np.ndarray]:
     """``noop_solved`` (B,) bool, ``noop_return`` (B,) float32 and ``random_solve_rate`` (B,)
     float32 (NaN when ``random_episodes`` is 0) for a stacked batch of levels.
 
-    ``chunk`` levels run per call (the last chunk is padded, so one program serves all);
-    ``progress(n)`` is called after each chunk with the number of levels done.
+    ``min(chunk, B)`` levels run per call (the last chunk is padded, so one program serves
+    all). A level's figures depend on its chunk's shape (XLA:CPU's float32 rounding): a caller
+    that splits a batch keeps these chunk boundaries. ``progress(n)`` is called after each
+    chunk with the number of levels done (padding included).
     """
     B = levels.polygon_roles.shape[0]
     seeds = hash_seeds(hashes)

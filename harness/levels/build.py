@@ -18,9 +18,11 @@ there is only replaced with ``force``, after the new one is complete).
 Several processes (:mod:`kinetix.distributed`): the build runs in two phases. First every
 process computes its contiguous block of each split's level indices (procedural levels and the
 reference outcomes; hand-made and imported levels are loaded by all) and the blocks are
-gathered, in index order, on every process; nothing is written yet. Then process 0 alone writes
-the folder as above, so the dataset's bytes are those of a one-process build, and a process
-lost during the first phase leaves nothing behind.
+gathered, in index order, on every process; nothing is written yet. The outcome blocks are made
+of whole chunks of the outcome program, so each level's float32 figures come from the same
+batch shape as in one process. Then process 0 alone writes the folder as above, so the
+dataset's bytes are those of a one-process build, and a process lost during the first phase
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -150,27 +152,72 @@ class _Computed:
     entry: dict
 
 
-def _by_block(fn, n: int):
+def _by_block(fn, n: int, *, unit: int = 1, empty=None):
     """``fn(indices)`` (a pytree of arrays with a leading row axis) over this process's block of
-    ``range(n)``, gathered into all n rows on every process (one process: ``fn(range(n))``)."""
+    ``range(n)`` (whole units of ``unit`` rows), gathered into all n rows on every process (one
+    process: ``fn(range(n))``). An empty block returns ``empty()`` when given, else ``fn`` of
+    one row cut to none (the right shapes and dtypes)."""
     from kinetix.distributed import gather_rows, process_block
 
-    block = process_block(n)
+    block = process_block(n, unit=unit)
+    if not len(block) and empty is not None:
+        return gather_rows(empty(), n, unit=unit)
     rows = np.arange(block.start, block.stop) if len(block) else np.array([n - 1])
     res = fn(rows)
     if not len(block):  # an empty block still sends rows of the right shape (none)
         import jax
 
         res = jax.tree.map(lambda x: np.asarray(x)[:0], res)
-    return gather_rows(res, n)
+    return gather_rows(res, n, unit=unit)
+
+
+def _outcomes(levels, hashes: list[str], random_episodes: int, progress) -> dict:
+    """The reference outcomes of all n levels, computed by process blocks of whole chunks.
+
+    The outcome program's float32 results depend on its batch shape (XLA:CPU), so every
+    process runs the chunks a one-process build runs: ``chunk = min(CHUNK, n)`` levels from
+    multiples of ``chunk``, the last one padded with level n - 1 (as
+    :func:`kinetix.outcomes.reference_outcomes` pads), whatever the number of processes."""
+    import jax
+
+    from kinetix.outcomes import CHUNK, reference_outcomes
+
+    n = len(hashes)
+    chunk = max(1, min(CHUNK, n))
+
+    def block(idx):
+        padded = np.minimum(np.arange(idx[0], idx[0] + -(-len(idx) // chunk) * chunk), n - 1)
+        part = jax.tree.map(lambda x: np.asarray(x)[padded], levels)
+        left = [len(idx)]
+
+        def step(k):  # padding rows are not progress
+            k = min(k, left[0])
+            left[0] -= k
+            if progress is not None and k:
+                progress(k)
+
+        out = reference_outcomes(
+            part,
+            [hashes[i] for i in padded],
+            random_episodes=random_episodes,
+            chunk=chunk,
+            progress=step,
+        )
+        return {k: v[: len(idx)] for k, v in out.items()}
+
+    def empty():
+        return {
+            "noop_solved": np.zeros(0, bool),
+            "noop_return": np.zeros(0, np.float32),
+            "random_solve_rate": np.zeros(0, np.float32),
+        }
+
+    return _by_block(block, n, unit=chunk, empty=empty)
 
 
 def _compute_split(cfg: ConfigRecipe, split: SplitRecipe, show: bool, log) -> _Computed:
     """Phase 1: levels, hashes and reference outcomes of one (config, split); no writes."""
-    import jax
-
     from kinetix.hashing import level_hashes
-    from kinetix.outcomes import reference_outcomes
 
     where = f"{cfg.name}/{split.name}"
     count = split.count or 0
@@ -189,17 +236,7 @@ def _compute_split(cfg: ConfigRecipe, split: SplitRecipe, show: bool, log) -> _C
         dup = n - len(set(hashes))
         log(f"warning: {where} holds {dup} duplicate level(s) (same hash)")
     with _progress(n, f"{where}: outcomes", show) as bar:
-
-        def outcomes(idx):
-            part = jax.tree.map(lambda x: np.asarray(x)[idx], data.levels)
-            return reference_outcomes(
-                part,
-                [hashes[i] for i in idx],
-                random_episodes=cfg.random_episodes,
-                progress=bar.update,
-            )
-
-        out = _by_block(outcomes, n)
+        out = _outcomes(data.levels, hashes, cfg.random_episodes, bar.update)
     meta = dict(data.meta)
     meta["level_hash"] = hashes
     meta["noop_solved"] = out["noop_solved"].tolist()

@@ -58,6 +58,24 @@ def test_process_blocks_cover_the_range_in_order():
     assert process_block(1, 1, 2) == range(1, 1)
 
 
+def test_process_blocks_of_whole_units():
+    # 1000 rows in chunks of 256 (4 chunks): blocks of ceil(4 / N) chunks
+    assert [process_block(1000, p, 2, unit=256) for p in (0, 1)] == [range(512), range(512, 1000)]
+    assert [process_block(1000, p, 4, unit=256) for p in range(4)][2:] == [
+        range(512, 768),
+        range(768, 1000),
+    ]
+    assert process_block(1000, 2, 3, unit=256) == range(1000, 1000)
+    for n in (0, 1, 4, 7, 12):
+        for count in (1, 2, 3, 5):
+            for unit in (1, 2, 5):
+                blocks = [process_block(n, p, count, unit=unit) for p in range(count)]
+                assert [i for b in blocks for i in b] == list(range(n))
+                assert all(b.start % unit == 0 for b in blocks if len(b))
+    with pytest.raises(ValueError, match="unit"):
+        process_block(4, 0, 2, unit=0)
+
+
 def test_one_process_helpers_are_identities():
     tree = {"a": np.arange(3), "b": np.ones((2, 2), bool)}
     for got in (broadcast(tree), gather(tree), gather_rows(tree, 3)):

@@ -207,6 +207,32 @@ def test_handmade_outcomes_and_witnesses(dataset):
     )
 
 
+@pytest.mark.parametrize("count", [2, 3])
+def test_outcomes_by_process_blocks_equal_one_process(dataset, monkeypatch, count):
+    """Each of ``count`` processes computes whole chunks (5 levels here: 12 levels are 3 chunks,
+    the last padded), so the gathered figures are bit for bit those of one process."""
+    import kinetix as kx
+    import kinetix.distributed as kd
+    from harness.levels import build
+    from kinetix.level_files import read_level_parquet
+
+    levels, _ = read_level_parquet(split_files(dataset, "handmade-s", "test"))
+    hashes = kx.level_hashes(levels)
+    monkeypatch.setattr("kinetix.outcomes.CHUNK", 5)
+    one = build._outcomes(levels, hashes, 2, None)
+    real = kd.process_block
+    parts = []
+    for p in range(count):
+        monkeypatch.setattr(
+            kd, "process_block", lambda n, *, unit, p=p: real(n, p, count, unit=unit)
+        )
+        monkeypatch.setattr(kd, "gather_rows", lambda tree, n, *, unit: tree)
+        parts.append(build._outcomes(levels, hashes, 2, None))
+    assert [len(x["noop_return"]) for x in parts] == [[10, 2], [5, 5, 2]][count - 2]
+    for k, v in one.items():
+        np.testing.assert_array_equal(np.concatenate([x[k] for x in parts]), v, err_msg=k)
+
+
 def test_load_dataset(dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-datasets"))
     import datasets
