@@ -323,8 +323,9 @@ def barrier(name: str) -> None:
     here (:func:`gather`, :func:`broadcast`, :func:`gather_rows`) passes one first, because
     gloo gives the processes only 30 s to meet when a collective first connects them, and a
     process that compiled from scratch can be further behind one that read its programs from
-    the persistent compilation cache (JAX writes that cache from process 0 only, and CPU cache
-    keys hold the device ids, so process 1 never hits it for its local programs)."""
+    the persistent compilation cache (JAX writes that cache from process 0 only, and on CPU the
+    keys differ between processes, so process 1 compiles its programs every time; measured on
+    2 CPU processes: local programs and the PPO update over both processes' devices alike)."""
     if process_count() == 1:
         return
     from jax._src import distributed  # the coordination client (as jax's own tests use it)

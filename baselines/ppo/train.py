@@ -38,7 +38,7 @@ from baselines.ppo.update import (
     make_optimizer,
     make_train,
 )
-from kinetix.distributed import gather, is_primary, process_count, put_global
+from kinetix.distributed import barrier, gather, is_primary, process_count, put_global
 from kinetix.env import KinetixEnv
 
 __all__ = ["Runner", "Transition", "make_mesh", "make_train", "make_optimizer", "policy_fn"]
@@ -229,6 +229,11 @@ def train(
         num_updates = min(stop_after, num_updates)
     k = cfg.logging.log_every
     update_fn = fns.compiled_update(runner)
+    if any(d.process_index != jax.process_index() for d in fns.mesh.devices.flat):
+        # compiled first (a process that read it from the compilation cache is minutes ahead
+        # of one that compiles), then all meet before the first all-reduce (gloo allows 30 s)
+        update_fn = update_fn.lower(runner).compile()
+        barrier("train: first update")
     steps_per_call = k * cfg.ppo.batch_steps
     sfl = cfg.levels.sfl
 
