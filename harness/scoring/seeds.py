@@ -55,9 +55,7 @@ def evaluate_seeds(
         raise ValueError("evaluate_seeds: a BatchedPolicy is one seed")
     per_seed = []
     for view in views:
-        agent = Agent(
-            view.architecture, view.arch_config, view.params, view.sha256, policy=policy
-        )
+        agent = Agent(view.architecture, view.arch_config, view.params, view.sha256, policy=policy)
         t: dict = {}
         per_seed.append(
             evaluate(
@@ -102,7 +100,12 @@ def finetune_seeds(
         )  # fmt: skip
     runs = [
         run_finetune(
-            view, loaded, protocol, env_config, cache_dir=cache_dir, progress=progress,
+            view,
+            loaded,
+            protocol,
+            env_config,
+            cache_dir=cache_dir,
+            progress=progress,
             scratch=scratch and i == 0,
         )  # fmt: skip
         for i, view in enumerate(sub.seed_views())
