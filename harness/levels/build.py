@@ -70,9 +70,12 @@ def _handmade_split(cfg: ConfigRecipe) -> SplitData:
     import kinetix.handmade as hm
     from kinetix.level import stack_levels
 
-    certified = hm.certified_levels(cfg.size)
+    release = cfg.release or "v1"
+    certified = hm.certified_levels(cfg.size, release=release)
     if not certified:
-        raise DatasetError(f"config {cfg.name}: no certified hand-made levels of size {cfg.size}")
+        raise DatasetError(
+            f"config {cfg.name}: no certified hand-made {release} levels of size {cfg.size}"
+        )
     entries = [e for e, _, _ in certified]
     levels = stack_levels([lv for _, lv, _ in certified], size=cfg.size)
     meta = {

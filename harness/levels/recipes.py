@@ -12,6 +12,7 @@ A recipe describes one dataset folder (``datasets/recipes/*.toml``)::
     size = "s"
     random_episodes = 64              # reference outcome: random-policy episodes (0 = skip)
     splits = { test = {} }            # hand-made: every certified level of the size
+    # release = "v2"                  # hand-made only: the release's levels (default v1, frozen)
 
     [[configs]]
     name = "random-m"
@@ -84,9 +85,12 @@ class ConfigRecipe:
     filter: str = "none"
     random_episodes: int = 64
     path: str | None = None  # kinetix only
+    release: str | None = None  # handmade only: the hand-made release (None: v1)
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
+        if d["release"] is None:  # v1 recipes serialise as they always have
+            del d["release"]
         d["splits"] = {
             s.name: {k: v for k, v in dataclasses.asdict(s).items() if k != "name"}
             for s in self.splits
@@ -169,7 +173,9 @@ def parse_recipe(data: dict, *, base_dir: str | os.PathLike | None = None) -> Re
         if not isinstance(c, dict):
             raise RecipeError(f"{where}: expected a table")
         _unknown(
-            c, {"name", "source", "size", "splits", "filter", "random_episodes", "path"}, where
+            c,
+            {"name", "source", "size", "splits", "filter", "random_episodes", "path", "release"},
+            where,
         )
         cname = _str(c.get("name"), f"{where}.name", pattern=_CONFIG)
         if cname in seen:
@@ -188,6 +194,13 @@ def parse_recipe(data: dict, *, base_dir: str | os.PathLike | None = None) -> Re
                 path = os.path.normpath(os.path.join(base_dir, path))
         elif path is not None:
             raise RecipeError(f"{where}.path: only kinetix configs read a folder")
+        release = c.get("release")
+        if release is not None:
+            from kinetix.handmade.registry import RELEASES
+
+            if source != "handmade":
+                raise RecipeError(f"{where}.release: only handmade configs name a release")
+            release = _str(release, f"{where}.release", RELEASES)
         splits = c.get("splits")
         if not isinstance(splits, dict) or not splits:
             raise RecipeError(f"{where}.splits: must be a non-empty table of splits")
@@ -212,7 +225,7 @@ def parse_recipe(data: dict, *, base_dir: str | os.PathLike | None = None) -> Re
             raise RecipeError(
                 f"{where}.splits: two splits share a seed (their levels would repeat)"
             )
-        out.append(ConfigRecipe(cname, source, size, tuple(srecs), flt, episodes, path))
+        out.append(ConfigRecipe(cname, source, size, tuple(srecs), flt, episodes, path, release))
     benches = _parse_benchmarks(data.get("benchmarks", []), out)
     return Recipe(
         name, version, tuple(out), shard_rows, str(data.get("description", "")), None, benches

@@ -20,7 +20,19 @@ from collections.abc import Callable
 from kinetix.authoring import AuthoringError, LevelBuilder
 from kinetix.level import Level
 
-__all__ = ["HandmadeLevel", "FAMILIES", "DIFFICULTIES", "REGISTRY", "level", "register"]
+__all__ = [
+    "HandmadeLevel",
+    "FAMILIES",
+    "DIFFICULTIES",
+    "RELEASES",
+    "REGISTRY",
+    "level",
+    "register",
+]
+
+#: The releases of the hand-made sets. ``v1`` is frozen (its level-set hashes are in the
+#: benchmark registry); a level belongs to every release it names.
+RELEASES = ("v1", "v2")
 
 FAMILIES = ("thrusters", "vehicles", "balance", "manipulation", "locomotion", "puzzles")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -39,6 +51,7 @@ class HandmadeLevel:
     difficulty: str
     description: str
     builder: Callable[[LevelBuilder], None] = dataclasses.field(repr=False, compare=False)
+    releases: tuple[str, ...] = ("v1",)
 
     @property
     def id(self) -> str:
@@ -71,17 +84,34 @@ def register(entry: HandmadeLevel) -> HandmadeLevel:
         )
     if not entry.description or "\n" in entry.description:
         raise AuthoringError(f"{entry.name}: the description must be one non-empty line")
+    if not entry.releases or any(r not in RELEASES for r in entry.releases):
+        raise AuthoringError(
+            f"{entry.name}: releases must be a non-empty subset of {RELEASES}, "
+            f"got {entry.releases!r}"
+        )
     if entry.id in REGISTRY:
         raise AuthoringError(f"duplicate hand-made level id {entry.id!r}")
     REGISTRY[entry.id] = entry
     return entry
 
 
-def level(size: str, name: str, *, family: str, difficulty: str, description: str):
-    """Decorator registering ``fn(builder)`` as the hand-made level ``handmade-{size}/{name}``."""
+def level(
+    size: str,
+    name: str,
+    *,
+    family: str,
+    difficulty: str,
+    description: str,
+    releases: tuple[str, ...] = ("v1",),
+):
+    """Decorator registering ``fn(builder)`` as the hand-made level ``handmade-{size}/{name}``.
+
+    ``releases``: the hand-made set releases the level belongs to (``v1`` is frozen: a new level
+    names ``("v2",)``; a v1 level that meets v2's rules names ``("v1", "v2")``).
+    """
 
     def deco(fn):
-        register(HandmadeLevel(name, size, family, difficulty, description, fn))
+        register(HandmadeLevel(name, size, family, difficulty, description, fn, tuple(releases)))
         return fn
 
     return deco

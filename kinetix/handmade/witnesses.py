@@ -60,9 +60,10 @@ def witness_actions(record: dict) -> np.ndarray:
     return check_witness(np.asarray(record["actions"]))
 
 
-def certified_levels(size: str | None = None, path=None):
+def certified_levels(size: str | None = None, path=None, release: str | None = None):
     """``[(HandmadeLevel, Level, actions)]`` for registered levels whose stored witness matches
-    the level's current hash."""
+    the level's current hash; ``release`` (``"v1"``, ``"v2"``) keeps that release's levels only
+    (None: every release)."""
     from kinetix.handmade.registry import REGISTRY
     from kinetix.hashing import level_hash
 
@@ -70,6 +71,8 @@ def certified_levels(size: str | None = None, path=None):
     out = []
     for lid, entry in REGISTRY.items():
         if size is not None and entry.size != size:
+            continue
+        if release is not None and release not in entry.releases:
             continue
         rec = store.get(lid)
         if rec is None:

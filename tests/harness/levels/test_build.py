@@ -10,6 +10,7 @@ programs, so nothing else builds a full dataset.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -460,6 +461,8 @@ _DELETE = object()
         (_set("configs.0.random_episodes", True), r"configs\[0\]\.random_episodes: must be"),
         (_set("configs.0.random_episodes", 5000), r"configs\[0\]\.random_episodes: must be <="),
         (_set("configs.0.path", "/x"), r"configs\[0\]\.path: only kinetix"),
+        (_set("configs.0.release", "v9"), r"configs\[0\]\.release: must be one of v1, v2"),
+        (_set("configs.1.release", "v2"), r"configs\[1\]\.release: only handmade"),
         (_set("configs.0.source", "web"), r"configs\[0\]\.source: must be one of"),
         (_set("version", "1.0"), r"version: '1\.0' does not match"),
         (_set("version", "v1.0.0"), r"version: 'v1\.0\.0' does not match"),
@@ -473,6 +476,37 @@ def test_recipe_errors(edit, match):
     edit(data)
     with pytest.raises(RecipeError, match=match):
         parse_recipe(data)
+
+
+def test_handmade_release(monkeypatch):
+    """``release`` picks the hand-made release's levels; v1 recipes serialise without the key
+    (so v1 builds keep their bytes) and a level outside the release is left out."""
+    import kinetix.handmade as hm
+    from kinetix.authoring import AuthoringError
+    from kinetix.handmade import registry
+    from kinetix.hashing import level_hash
+
+    base = parse_recipe(_base())
+    assert base.configs[0].release is None and "release" not in base.configs[0].to_json()
+    data = _base()
+    data["configs"][0]["release"] = "v2"
+    v2 = parse_recipe(data).configs[0]
+    assert v2.release == "v2" and v2.to_json()["release"] == "v2"
+
+    v1_ids = [e.id for e, _, _ in hm.certified_levels("s", release="v1")]
+    assert v1_ids == [e.id for e, _, _ in hm.certified_levels("s") if "v1" in e.releases]
+    # a v2-only level with a valid witness joins v2 and every-release views, never v1
+    entry = hm.REGISTRY[v1_ids[0]]
+    clone = dataclasses.replace(entry, name=entry.name + "_v2only", releases=("v2",))
+    monkeypatch.setitem(registry.REGISTRY, clone.id, clone)
+    store = dict(hm.load_witnesses())
+    store[clone.id] = {**store[entry.id], "level_hash": level_hash(clone.build())}
+    monkeypatch.setattr("kinetix.handmade.witnesses.load_witnesses", lambda path=None: store)
+    assert clone.id not in [e.id for e, _, _ in hm.certified_levels("s", release="v1")]
+    assert clone.id in [e.id for e, _, _ in hm.certified_levels("s", release="v2")]
+    assert clone.id in [e.id for e, _, _ in hm.certified_levels("s")]
+    with pytest.raises(AuthoringError, match="releases must be a non-empty subset"):
+        registry.register(dataclasses.replace(entry, name="x_bad", releases=("v3",)))
 
 
 def test_kinetix_path_is_relative_to_the_recipe(tmp_path):
