@@ -148,3 +148,18 @@ def _(b):
     beam2 = b.rect((3.4, 2.0), 1.8, 0.08)
     b.hinge(p2, beam2, (3.4, 2.0), binding=1, speed=0.3, limits=(-30, 30))
     b.rect((4.6, 0.9), 0.8, 0.2, role="blue", static=True)
+
+
+@level(
+    "s",
+    "swing_up_to_top",
+    family=F,
+    difficulty="medium",
+    description="Swing a hanging arm whose motor cannot lift it directly up over its pivot to the blue ball on top.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    pivot = b.circle((2.5, 2.4), 0.08, static=True)
+    arm = b.rect((2.5, 1.8), 0.1, 1.2, role="green", density=1.0)
+    b.hinge(pivot, arm, (2.5, 2.4), binding=0, speed=1.0, power=0.09)
+    b.circle((2.5, 3.8), 0.2, role="blue", static=True)

@@ -155,3 +155,18 @@ def _(b):
     b.circle((2.0, -0.27), 0.8, static=True)  # two humps 0.13 high
     b.circle((3.3, -0.27), 0.8, static=True)
     b.circle((4.5, 0.75), 0.35, role="blue", static=True)
+
+
+@level(
+    "s",
+    "flipper_row",
+    family=F,
+    difficulty="hard",
+    description="The disc's flipper is limited to +-80 degrees, so holding the motor pins it: row it back and forth to reach blue.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    body = b.circle((1.0, 0.7), 0.3, role="green", friction=0.5)
+    flip = b.rect((1.0, 0.55), 0.9, 0.08, friction=1.5)
+    b.hinge(body, flip, (1.0, 0.7), binding=0, speed=0.8, power=1.5, limits=(-80, 80))
+    b.circle((3.0, 0.7), 0.3, role="blue", static=True)

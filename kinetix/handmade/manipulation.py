@@ -154,3 +154,18 @@ def _(b):
     b.rect((2.3, 1.35), 0.3, 0.3)
     b.rect((2.3, 1.65), 0.3, 0.3)
     b.rect((2.3, 1.95), 0.3, 0.3, role="green")
+
+
+@level(
+    "s",
+    "pump_arm_reach",
+    family=F,
+    difficulty="medium",
+    description="A hanging arm's motor is too weak to lift it straight: swing it back and forth to reach the blue ball up to the right.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    pivot = b.circle((2.0, 2.4), 0.08, static=True)
+    arm = b.rect((2.0, 1.8), 0.1, 1.2, role="green", density=1.0)
+    b.hinge(pivot, arm, (2.0, 2.4), binding=0, speed=1.0, power=0.09)
+    b.circle((2.9, 3.4), 0.2, role="blue", static=True)

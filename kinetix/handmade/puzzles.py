@@ -181,3 +181,18 @@ def _(b):
     b.polygon((2.3, 0.4), [(-0.15, 0.0), (0.15, 0.0), (0.0, 0.25)], role="red", static=True)
     b.polygon((3.1, 0.4), [(-0.15, 0.0), (0.15, 0.0), (0.0, 0.25)], role="red", static=True)
     b.rect((4.6, 1.2), 0.3, 1.6, role="blue", static=True)
+
+
+@level(
+    "s",
+    "short_hop_over_red",
+    family=F,
+    difficulty="medium",
+    description="A short, cut-off hop clears the red ball and lands on the blue ball right behind it.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    box = b.rect((0.7, 0.55), 0.3, 0.3, role="green")
+    b.thruster(box, angle=50, power=0.35)
+    b.circle((1.9, 0.7), 0.3, role="red", static=True)
+    b.circle((2.9, 0.6), 0.2, role="blue", static=True)

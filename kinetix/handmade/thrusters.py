@@ -213,3 +213,19 @@ def _(b):
     b.rect((2.5, 0.95), 1.4, 1.1, role="red", static=True)
     b.rect((4.3, 1.6), 1.0, 0.2, role="blue", static=True)
     b.rect((4.3, 1.0), 0.2, 1.0, static=True)
+
+
+@level(
+    "s",
+    "perch_to_blue_over_red",
+    family=F,
+    difficulty="medium",
+    description="Burn, then coast: hop a thruster box from a round perch over a red floor onto the blue ball.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    b.circle((0.9, 0.9), 0.5, static=True)
+    box = b.rect((0.9, 1.55), 0.3, 0.3, role="green")
+    b.thruster(box, angle=50, power=0.45)
+    b.circle((3.6, 1.0), 0.45, role="blue", static=True)

@@ -161,3 +161,19 @@ def _(b):
     b.circle((2.2, 0.45), 0.2, static=True)
     b.circle((3.2, 0.45), 0.2, static=True)
     b.rect((4.7, 1.5), 0.2, 2.0, role="blue", static=True)
+
+
+@level(
+    "s",
+    "rocket_unicycle",
+    family=F,
+    difficulty="medium",
+    description="Drive a unicycle under the high blue ball, then fire its lift thruster (firing early rises in the wrong place).",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    wheel = b.circle((1.0, 0.65), 0.25, role="green")
+    seat = b.rect((1.0, 1.0), 0.5, 0.1)
+    b.hinge(seat, wheel, (1.0, 0.65), binding=0, speed=1.0)
+    b.thruster(seat, angle=90, power=0.5)
+    b.circle((3.8, 2.6), 0.25, role="blue", static=True)
