@@ -169,3 +169,19 @@ def _(b):
     arm = b.rect((2.0, 1.8), 0.1, 1.2, role="green", density=1.0)
     b.hinge(pivot, arm, (2.0, 2.4), binding=0, speed=1.0, power=0.09)
     b.circle((2.9, 3.4), 0.2, role="blue", static=True)
+
+
+@level(
+    "s",
+    "jet_board_carry",
+    family=F,
+    difficulty="medium",
+    description="Fly a thruster board carrying a loose green ball up to the blue ball without spilling it onto the red floor.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    board = b.rect((1.0, 0.6), 0.7, 0.2)
+    b.thruster(board, angle=80, power=1.2)
+    b.circle((1.0, 0.85), 0.15, role="green")
+    b.circle((3.2, 2.8), 0.3, role="blue", static=True)

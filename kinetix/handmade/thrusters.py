@@ -229,3 +229,18 @@ def _(b):
     box = b.rect((0.9, 1.55), 0.3, 0.3, role="green")
     b.thruster(box, angle=50, power=0.45)
     b.circle((3.6, 1.0), 0.45, role="blue", static=True)
+
+
+@level(
+    "s",
+    "sidestep_onto_pad",
+    family=F,
+    difficulty="medium",
+    description="Falling over a red floor, give the box a short sideways burst so it lands on the blue pad below; a held burst misses it.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    box = b.rect((4.3, 4.0), 0.3, 0.3, role="green")
+    b.thruster(box, angle=180, power=0.3)
+    b.circle((3.2, 0.5), 0.4, role="blue", static=True)
