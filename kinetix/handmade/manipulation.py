@@ -185,3 +185,19 @@ def _(b):
     b.thruster(board, angle=80, power=1.2)
     b.circle((1.0, 0.85), 0.15, role="green")
     b.circle((3.2, 2.8), 0.3, role="blue", static=True)
+
+
+@level(
+    "s",
+    "jet_board_carry_left",
+    family=F,
+    difficulty="medium",
+    description="Fly a left-tilted thruster board with a loose green ball up and left to the high blue ball; the floor is red.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    board = b.rect((4.0, 0.6), 0.7, 0.2)
+    b.thruster(board, angle=100, power=1.2)
+    b.circle((4.0, 0.85), 0.15, role="green")
+    b.circle((1.6, 3.2), 0.3, role="blue", static=True)

@@ -196,3 +196,19 @@ def _(b):
     b.thruster(box, angle=50, power=0.35)
     b.circle((1.9, 0.7), 0.3, role="red", static=True)
     b.circle((2.9, 0.6), 0.2, role="blue", static=True)
+
+
+@level(
+    "s",
+    "jet_board_flip",
+    family=F,
+    difficulty="medium",
+    description="An off-centre thruster tips a board over a red floor: a short kick flips its loose green ball up onto the blue ball.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    board = b.rect((3.0, 0.6), 1.0, 0.2)
+    b.thruster(board, angle=90, power=0.6, at=(0.4, 0))
+    b.circle((3.0, 0.85), 0.15, role="green")
+    b.circle((1.2, 2.4), 0.3, role="blue", static=True)
