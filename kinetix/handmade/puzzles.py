@@ -41,6 +41,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Hop over a red ball on the floor to reach blue, without hitting the red ball.",
+    releases=("v1", "v2"),
 )
 def _(b):
     box = b.rect((0.7, 0.55), 0.3, 0.3, role="green")

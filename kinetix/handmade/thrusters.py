@@ -55,6 +55,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Fall above a red floor; thrust to land on the blue pad on the right.",
+    releases=("v1", "v2"),
 )
 def _(b):
     b.floor("red")
