@@ -163,9 +163,10 @@ def resolve_levels(cfg, size: str, log=None) -> tuple[Level, list[str]]:
     elif cfg.source == "handmade":
         from kinetix.handmade import certified_levels
 
-        named = [(e.id, lv) for e, lv, _ in certified_levels(size)]
+        # the frozen v1 set: training configs that name the hand-made levels keep their levels
+        named = [(e.id, lv) for e, lv, _ in certified_levels(size, release="v1")]
         if not named:
-            raise ConfigError(f"levels: no certified hand-made levels of size {size!r}")
+            raise ConfigError(f"levels: no certified hand-made v1 levels of size {size!r}")
     elif cfg.source == "bank":
         from kinetix.batch_generation import generate_levels
         from kinetix.generator import NoopFilter

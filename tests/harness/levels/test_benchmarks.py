@@ -29,7 +29,7 @@ from kinetix import level_hash, save_kinetix_json
 @pytest.fixture(scope="module")
 def kinetix_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("kinetix_json")
-    for entry, level, _ in hm.certified_levels("s")[:3]:
+    for entry, level, _ in hm.certified_levels("s", release="v1")[:3]:
         save_kinetix_json(level, root / f"{entry.name}.json")
     return root
 
@@ -151,7 +151,8 @@ def test_bundled_fallback_when_offline(dataset, monkeypatch, capsys):
 
 
 def test_find_level_and_rollout_by_dataset_id(dataset, capsys):
-    level, row = hb.find_level("kinetix-s/" + hm.certified_levels("s")[0][0].name, dataset)
+    first = hm.certified_levels("s", release="v1")[0][0].name
+    level, row = hb.find_level("kinetix-s/" + first, dataset)
     assert row["split"] == "test" and row["level_hash"] == level_hash(level)
     with pytest.raises(DatasetError, match="is not in"):
         hb.find_level("kinetix-s/missing", dataset)

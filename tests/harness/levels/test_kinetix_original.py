@@ -80,7 +80,7 @@ def test_registry_file_errors(registry):
 def kinetix_src(tmp_path_factory):
     src = tmp_path_factory.mktemp("kx") / "levels"
     (src / "s").mkdir(parents=True)
-    for entry, level, _ in hm.certified_levels("s")[:3]:
+    for entry, level, _ in hm.certified_levels("s", release="v1")[:3]:
         save_kinetix_json(level, src / "s" / f"{entry.name}.json")
     return src
 
@@ -121,7 +121,7 @@ def test_import_registers_the_pinned_id(fake, capsys):
     got = hb.load_benchmark("fake-original-v1", offline=True)
     assert got.benchmark.id == "fake-original-v1" and got.origin == "import"
     assert got.commit == f"levels:{bench.level_set_hash}" and got.revision == "import"
-    names = sorted(e.name for e, _, _ in hm.certified_levels("s")[:3])
+    names = sorted(e.name for e, _, _ in hm.certified_levels("s", release="v1")[:3])
     assert got.level_ids == [f"kinetix-s/s/{n}" for n in names]
     # --benchmark DIR gives the same benchmark (same id, same identity of the data)
     local = hb.load_benchmark(str(out), offline=True)

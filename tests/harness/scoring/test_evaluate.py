@@ -36,7 +36,7 @@ ENV = EnvConfig(size="s")
 
 @pytest.fixture(scope="module")
 def levels():
-    cert = hm.certified_levels("s")[:3]
+    cert = hm.certified_levels("s", release="v1")[:3]
     lv = stack_levels([lv for _, lv, _ in cert], size="s")
     return lv, level_hashes(lv), [e.id for e, _, _ in cert]
 
@@ -220,7 +220,7 @@ import kinetix.handmade as hm
 from kinetix import EnvConfig, level_hashes, stack_levels
 from harness.scoring.evaluation import Agent, evaluate
 from harness.scoring.protocols import ZeroShot
-cert = hm.certified_levels("s")[:3]
+cert = hm.certified_levels("s", release="v1")[:3]
 lv = stack_levels([l for _, l, _ in cert], size="s")
 out = evaluate(Agent("random"), lv, level_hashes(lv), ZeroShot(attempts=4, max_steps=96),
                EnvConfig(size="s"), chunk=4)

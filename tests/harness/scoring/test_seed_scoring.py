@@ -278,7 +278,7 @@ def test_finetune_of_a_multi_seed_submission_end_to_end(members, tmp_path_factor
     from kinetix import save_kinetix_json
 
     root = tmp_path_factory.mktemp("ft")
-    entry, level, _ = hm.certified_levels("s")[0]
+    entry, level, _ = hm.certified_levels("s", release="v1")[0]
     save_kinetix_json(level, root / "json" / f"{entry.name}.json")
     data = root / "one"
     args = ["levels", "import-kinetix", str(root / "json"), "--out", str(data), "--size", "s"]
