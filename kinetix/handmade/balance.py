@@ -60,6 +60,7 @@ def _(b):
     family=F,
     difficulty="hard",
     description="Push a thruster cart right without letting its green-tipped pole hit the red floor.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     b.floor("red")

@@ -43,6 +43,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="A green disc with two motorised flippers paddles itself over a hump to the blue ball.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     body = b.circle((0.9, 0.7), 0.3, role="green", friction=0.5)
@@ -145,6 +146,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="A green disc with two motorised flippers paddles over two humps to the blue ball.",
+    releases=("v1", "v2"),
 )
 def _(b):
     body = b.circle((0.7, 0.7), 0.3, role="green", friction=0.5)

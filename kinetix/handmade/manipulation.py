@@ -55,6 +55,7 @@ def _(b):
     family=F,
     difficulty="easy",
     description="A two-link arm hanging from its base reaches up to a blue ball.",
+    releases=("v1", "v2"),
 )
 def _(b):
     _arm2(b, (2.5, 2.6), 0.9, 0.8, up=False)
@@ -111,6 +112,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Drive a wheeled base carrying a motor arm; push the green block off the table onto the blue floor.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     b.floor("blue")

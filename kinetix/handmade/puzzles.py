@@ -56,6 +56,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Flick a motorised arm to launch the green ball onto the high blue shelf.",
+    releases=("v1", "v2"),
 )
 def _(b):
     base = b.circle((1.0, 0.8), 0.12, static=True)
@@ -87,6 +88,7 @@ def _(b):
     family=F,
     difficulty="hard",
     description="Fly a ball along a corridor with a red roof and a red floor to the blue exit.",
+    releases=("v1", "v2"),
 )
 def _(b):
     b.floor("red")
@@ -104,6 +106,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Fly a thruster ball up, left under a shelf and up again to the blue ball in the top-left corner.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     ball = b.circle((4.5, 0.6), 0.18, role="green")
@@ -120,6 +123,7 @@ def _(b):
     family=F,
     difficulty="hard",
     description="A maze whose inner walls are red: thread the green ball through without touching them.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     ball = b.circle((0.5, 0.6), 0.18, role="green")
@@ -136,6 +140,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Topple a row of grey dominoes with a thruster push so the last one knocks the green ball onto blue.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     pusher = b.rect((0.5, 0.6), 0.2, 0.4)
@@ -153,6 +158,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Push a weight off its shelf onto a free lever so the green ball on the other end flies to the blue shelf.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     b.polygon((2.0, 0.4), [(-0.3, 0.0), (0.3, 0.0), (0.0, 0.5)], static=True)
@@ -173,6 +179,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Drive a high-cabbed car over two red spikes to the blue wall without its green cab touching them.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     body = b.rect((0.9, 0.95), 1.2, 0.18, role="green")  # a high cab on long axles

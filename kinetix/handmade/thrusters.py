@@ -83,6 +83,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Two thrusters on one box (left and right tilted) steer it up to a blue target.",
+    releases=("v1", "v2"),
 )
 def _(b):
     box = b.rect((2.5, 0.55), 0.5, 0.3, role="green")
@@ -97,6 +98,7 @@ def _(b):
     family=F,
     difficulty="hard",
     description="Fly a ball through the gap between two red blocks to reach the blue ball.",
+    releases=("v1", "v2"),
 )
 def _(b):
     ball = b.circle((0.6, 0.6), 0.18, role="green")
@@ -164,6 +166,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Steer a ball with two thrusters around a tall pillar to the blue ball behind it.",
+    releases=("v1", "v2"),
 )
 def _(b):
     ball = b.circle((0.8, 0.6), 0.2, role="green")
@@ -199,6 +202,7 @@ def _(b):
     family=F,
     difficulty="medium",
     description="Lift a two-engine lander off its pad and through a gap in a red wall to the blue pad; the floor is red.",  # noqa: E501
+    releases=("v1", "v2"),
 )
 def _(b):
     b.floor("red")

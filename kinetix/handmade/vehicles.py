@@ -155,6 +155,7 @@ def _(b):
     family=F,
     difficulty="easy",
     description="A truck with big wheels climbs over two logs to the blue flag.",
+    releases=("v1", "v2"),
 )
 def _(b):
     _car(b, 0.9, wheel_r=0.28, width=1.0, power=2.0)
