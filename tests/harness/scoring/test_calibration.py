@@ -142,6 +142,24 @@ def test_broken_rules():
     assert len(got) == 3 and "no-op" in got[0] and "4 of 324" in got[1] and "0.20" in got[2]
 
 
+def test_v2_levels_meet_the_policy_free_rules():
+    """Every level of release v2 is certified and its committed measurement row (current for
+    the level's hash) breaks none of v2's policy-free rules; committed tiers follow the rows."""
+    from harness.scoring.calibration import broken_rules
+
+    v2 = [e for e in hm.REGISTRY.values() if "v2" in e.releases]
+    certified = {e.id for s in "sml" for e, _, _ in hm.certified_levels(s, release="v2")}
+    rows = current_measurements()
+    assert v2, "release v2 has no levels"
+    for entry in v2:
+        assert entry.id in certified, f"{entry.id}: no valid witness"
+        assert entry.id in rows, f"{entry.id}: no current measurements (levels calibrate)"
+        assert broken_rules(rows[entry.id]) == [], entry.id
+    for lid, row in rows.items():
+        if "tier" in row:
+            assert row["tier"] == tier(row), lid
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
