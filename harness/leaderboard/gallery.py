@@ -2,7 +2,9 @@
 
 The gallery is a grid of cards, one per level, grouped by dataset config (in the order given):
 the level's thumbnail embedded as a base64 PNG ``data:`` URI (no external files), its id, its
-config, the best solve rate any submission reached on it and, when the build made them
+config, the best solve rate any submission reached on it, its measured difficulty when the
+calibration store has it (tier, constant actions that solve it, random policy, from-scratch PPO;
+:mod:`harness.leaderboard.gallery_data`) and, when the build made them
 (:mod:`harness.leaderboard.gallery_gifs`), links to GIFs of the reference agents on it (files
 beside the page, relative links). :func:`check_gallery` validates the input (``render_page``
 calls it first); every string is escaped with :func:`html.escape`.
@@ -42,6 +44,34 @@ def _best(solved_by: dict) -> tuple[float, list[str]]:
     return top, sorted(k for k, v in rates.items() if v == top)
 
 
+def _rate(x) -> str:
+    return "-" if x is None else f"{float(x):.2f}"
+
+
+def _measured(m: dict | None) -> str:
+    """The card's tier badge and line of calibration figures ('' when not measured)."""
+    if not m:
+        return ""
+    tier = m.get("tier")
+    badge = (
+        f'<span class="tier tier-{_e(tier)}">{_e(tier)}</span>'
+        if tier
+        else '<span class="tier tier-none">no tier yet</span>'
+    )
+    parts = []
+    if m.get("constant_solves") is not None:
+        parts.append(f"constant {int(m['constant_solves'])}/324")
+    if m.get("random_solve_rate") is not None:
+        parts.append(f"random {_rate(m['random_solve_rate'])}")
+    for budget in ("1e5", "1e6"):
+        if m.get(f"scratch_solve_rate_{budget}") is not None:
+            parts.append(f"PPO@{budget} {_rate(m[f'scratch_solve_rate_{budget}'])}")
+    if m.get("noop_solved"):
+        parts.append("no-op solves")
+    line = " \u00b7 ".join(parts)
+    return f'<span class="measured">{badge} {_e(line)}</span>'
+
+
 def _card(item: dict) -> str:
     level_id, config = str(item["level_id"]), str(item["config"])
     png = bytes(item["thumbnail_png"])
@@ -66,13 +96,15 @@ def _card(item: dict) -> str:
     ]
     sep = " \u00b7 "
     gif = f'<span class="gifs">GIF: {sep.join(links)}</span>' if links else ""
+    tier = (item.get("measured") or {}).get("tier") or ""
     return (
         f'<figure class="level-card" data-level-id="{_e(level_id)}" data-config="{_e(config)}" '
-        f'data-best-rate="{data_rate}" title="{_e(tip)}">'
+        f'data-best-rate="{data_rate}" data-tier="{_e(tier)}" title="{_e(tip)}">'
         f'<img src="{uri}" alt="{_e("level " + level_id)}"{dims}>'
         f'<figcaption><span class="level-name">{_e(name)}</span>'
         f'<code class="level-id">{_e(level_id)}</code>'
-        f'<span class="best">{best}</span>{gif}</figcaption></figure>'
+        f'<span class="best">{best}</span>{_measured(item.get("measured"))}{gif}'
+        "</figcaption></figure>"
     )
 
 
@@ -106,6 +138,15 @@ def check_gallery(gallery, error: type[Exception] = ValueError) -> list[dict]:
                     f"gallery[{i}].gifs[{j}]: expected {{submission_id, href}} with a relative "
                     f".gif href, got {g!r}"
                 )
+        measured = item.get("measured")
+        if measured is not None and not isinstance(measured, dict):
+            raise error(f"gallery[{i}].measured: expected a dict of calibration fields or None")
+        tier = (measured or {}).get("tier")
+        if tier is not None and tier not in ("easy", "medium", "hard"):
+            raise error(f"gallery[{i}].measured.tier: expected easy, medium, hard or None")
+        for key, value in (measured or {}).items():
+            if key != "tier" and value is not None and not isinstance(value, (int, float)):
+                raise error(f"gallery[{i}].measured.{key}: expected a number, got {value!r}")
         solved = item.get("solved_by")
         if solved is not None and not isinstance(solved, dict):
             raise error(f"gallery[{i}].solved_by: expected a dict of solve rates or None")
@@ -123,7 +164,8 @@ def render_gallery(items: list[dict]) -> str:
     """The gallery ``<section>``: one ``<h3>`` and card grid per config, in order of first use.
 
     ``items``: dicts ``{level_id: str, config: str, thumbnail_png: bytes, solved_by:
-    {submission_id: solve rate in [0, 1]} or None, gifs: [{submission_id, href}] (optional)}``.
+    {submission_id: solve rate in [0, 1]} or None, gifs: [{submission_id, href}] (optional),
+    measured: {tier, constant_solves, random_solve_rate, scratch_solve_rate_1e5, ...} or None}``.
     """
     configs: dict[str, list[dict]] = {}
     for item in items:
@@ -131,7 +173,11 @@ def render_gallery(items: list[dict]) -> str:
     out = [
         '<section class="gallery" id="gallery"><h2>Hand-made levels</h2>'
         '<p class="note">Each card shows the level\'s first frame, its id and the best solve '
-        "rate any submission reached on it (hover for every submission's rate).</p>"
+        "rate any submission reached on it (hover for every submission's rate), and its measured "
+        "difficulty: how many of the 324 constant actions solve it, the random policy's solve "
+        "rate and from-scratch PPO's at the fine-tuning budgets. Tiers: <b>easy</b> when "
+        "scratch PPO reaches 0.8 at 1e5 env steps, <b>medium</b> when it reaches 0.5 at 1e6, "
+        "<b>hard</b> below that.</p>"
     ]
     for config, group in configs.items():
         out.append(

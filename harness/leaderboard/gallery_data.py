@@ -4,7 +4,8 @@
 ``handmade-all-v1``, read from the bundled dataset copy), in dataset order::
 
     {"level_id": "handmade-s/tilt_plate", "level_hash": "...", "config": "handmade-s",
-     "thumbnail_png": b"\\x89PNG...", "solved_by": {"random": 1.0, "noop": 0.0, ...}}
+     "thumbnail_png": b"\\x89PNG...", "solved_by": {"random": 1.0, "noop": 0.0, ...},
+     "measured": {"tier": None, "constant_solves": 216, "random_solve_rate": 1.0, ...}}
 
 ``thumbnail_png`` is a ``size`` x ``size`` PNG drawn by :func:`kinetix.render_io.thumbnail` (the
 renderer of ``kinetix-bench levels gallery``). Drawing all 50 hand-made levels takes a few
@@ -13,7 +14,10 @@ cached as ``{cache_dir}/{level_hash}-{size}px-v{N}.png`` (default
 ``~/.cache/kinetix-bench/thumbnails``): a level's hash fixes its picture. ``solved_by`` maps a
 submission id to its solve rate on that level (mean over training seeds) from the table's
 zero-shot rows on hand-made benchmarks, matched by level hash; a submission with several such
-results uses ``benchmark``'s, then the newest.
+results uses ``benchmark``'s, then the newest. ``measured`` is the level's row of the committed
+calibration store (:mod:`kinetix.handmade.measurements`, written by ``levels calibrate``) when its
+level hash matches, restricted to :data:`MEASURED_FIELDS` (``tier`` None until scratch PPO has
+placed it), else None.
 """
 
 from __future__ import annotations
@@ -26,7 +30,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["hand_made_gallery", "default_thumbnail_cache"]
+__all__ = ["hand_made_gallery", "default_thumbnail_cache", "MEASURED_FIELDS"]
+
+#: The calibration fields a gallery card shows (``levels calibrate``; see
+#: :mod:`harness.scoring.calibration`): the difficulty tier, the no-op, how many of the 324
+#: constant actions solve, the random policy's solve rate and from-scratch PPO per budget.
+MEASURED_FIELDS = (
+    "tier",
+    "noop_solved",
+    "constant_solves",
+    "random_solve_rate",
+    "scratch_solve_rate_1e5",
+    "scratch_solve_rate_1e6",
+)
 
 #: Bump when the thumbnail drawing changes (old cache entries are then ignored).
 THUMBNAIL_VERSION = 1
@@ -135,6 +151,19 @@ def _solved_by(
     return out
 
 
+def _measured(index, path) -> dict[str, dict]:
+    """``{level_hash: measured fields}`` from the calibration store, for rows whose hash matches."""
+    from kinetix.handmade.measurements import load_measurements
+
+    store = load_measurements(path)
+    out = {}
+    for lid, h, _, _ in index:
+        row = store.get(lid)
+        if row is not None and row.get("level_hash") == h:
+            out[h] = {k: row.get(k) for k in MEASURED_FIELDS}
+    return out
+
+
 def hand_made_gallery(
     table: pd.DataFrame,
     per_level: pd.DataFrame | None = None,
@@ -145,6 +174,7 @@ def hand_made_gallery(
     size: int = 96,
     cache_dir: str | os.PathLike | None = None,
     cache: bool = True,
+    measurements: str | os.PathLike | None = None,
     log: Callable[[str], None] | None = None,
 ) -> list[dict]:
     """The gallery entries (module docstring) for ``benchmark``'s levels.
@@ -152,7 +182,8 @@ def hand_made_gallery(
     ``table``: the leaderboard table; ``per_level``: its per-level rows
     (:func:`~harness.leaderboard.table.load_per_level`), read from ``root`` when None (no
     ``solved_by`` when both are None). ``dataset``: the level dataset folder (default: the
-    bundled copy). ``cache``: False draws every thumbnail afresh and writes no cache."""
+    bundled copy). ``cache``: False draws every thumbnail afresh and writes no cache.
+    ``measurements``: the calibration store (default: the committed one)."""
     from harness.leaderboard.table import LeaderboardError
     from harness.levels.loading import bundled_levels_dir
     from harness.levels.manifest import verify_dataset
@@ -169,6 +200,7 @@ def hand_made_gallery(
         folder = Path(cache_dir) if cache_dir is not None else default_thumbnail_cache()
     pngs = _thumbnails(index, size, folder, log or (lambda s: None))
     solved = _solved_by(table, per_level, root, benchmark)
+    measured = _measured(index, measurements)
     return [
         {
             "level_id": lid,
@@ -176,6 +208,7 @@ def hand_made_gallery(
             "config": config,
             "thumbnail_png": pngs[h],
             "solved_by": dict(sorted(solved.get(h, {}).items())),
+            "measured": measured.get(h),
         }
         for lid, h, config, _ in index
     ]

@@ -74,6 +74,10 @@ font-size:.85rem}
 .level-id{font-size:11px;word-break:break-all}
 .best .who{color:#4b5563}
 .level-card .gifs{font-size:12px;color:#4b5563}
+.measured{font-size:12px;color:#4b5563}
+.tier{display:inline-block;border-radius:999px;padding:0 6px;font-weight:600;color:#fff}
+.tier-easy{background:#16a34a}.tier-medium{background:#d97706}.tier-hard{background:#b91c1c}
+.tier-none{background:#9ca3af}
 footer{color:#6b7280;font-size:.8rem;text-align:center}
 @media (max-width:700px){main{padding:12px 8px}header,section{padding:12px}}
 """

@@ -116,7 +116,10 @@ def png_bytes(colour=(200, 30, 30), size=(24, 16)) -> bytes:
 def make_gallery():
     return [
         {"level_id": lv, "config": "handmade-s", "thumbnail_png": png_bytes((40 * i, 90, 120)),
-         "solved_by": {"general-ppo": 0.9 - 0.1 * i, EVIL: 0.95 if i == 0 else 0.1}}
+         "solved_by": {"general-ppo": 0.9 - 0.1 * i, EVIL: 0.95 if i == 0 else 0.1},
+         "measured": [None, {"tier": "hard", "constant_solves": 0, "random_solve_rate": 0.03,
+                             "scratch_solve_rate_1e5": 0.05, "scratch_solve_rate_1e6": 0.2},
+                      {"tier": None, "constant_solves": 216, "noop_solved": True}][i]}
         for i, lv in enumerate(LEVELS[:3])
     ] + [{"level_id": "handmade-m/other", "config": "handmade-m", "thumbnail_png": png_bytes(),
           "solved_by": None}]  # fmt: skip
@@ -280,6 +283,11 @@ def test_gallery_cards(doc):
     assert len(imgs) == 4 and all(a["src"].startswith("data:image/png;base64,") for a in imgs)
     assert imgs[0]["width"] == "24" and imgs[0]["height"] == "16"
     assert "not evaluated" in doc
+    assert [c["data-tier"] for c in cards] == ["", "hard", "", ""]
+    spans = [a for t, a in p.tags if t == "span" and a.get("class", "").startswith("tier ")]
+    assert [s["class"] for s in spans] == ["tier tier-hard", "tier tier-none"]
+    assert "constant 0/324 \u00b7 random 0.03 \u00b7 PPO@1e5 0.05 \u00b7 PPO@1e6 0.20" in doc
+    assert "constant 216/324 \u00b7 no-op solves" in doc
 
 
 @pytest.mark.parametrize(
@@ -292,6 +300,12 @@ def test_gallery_cards(doc):
          "gallery[0].level_id"),
         ([{"level_id": "a", "config": "c", "thumbnail_png": png_bytes(), "solved_by": {"x": "y"}}],
          "gallery[0].solved_by['x']"),
+        ([{"level_id": "a", "config": "c", "thumbnail_png": png_bytes(), "measured": [1]}],
+         "gallery[0].measured"),
+        ([{"level_id": "a", "config": "c", "thumbnail_png": png_bytes(),
+           "measured": {"tier": "<b>"}}], "gallery[0].measured.tier"),
+        ([{"level_id": "a", "config": "c", "thumbnail_png": png_bytes(),
+           "measured": {"random_solve_rate": "x"}}], "gallery[0].measured.random_solve_rate"),
     ],
 )  # fmt: skip
 def test_bad_gallery_names_the_field(table, gallery, field):

@@ -441,7 +441,12 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def test_gallery_uses_cached_thumbnails_and_solve_rates(tmp_path, monkeypatch):
     from harness.leaderboard import gallery_data
-    from harness.leaderboard.gallery_data import THUMBNAIL_VERSION, hand_made_gallery
+    from harness.leaderboard.gallery_data import (
+        MEASURED_FIELDS,
+        THUMBNAIL_VERSION,
+        hand_made_gallery,
+    )
+    from kinetix.handmade.measurements import load_measurements
 
     root = REPO_ROOT / "leaderboard"
     table = build_table(collect_records([root / "records"]), root=root)
@@ -459,6 +464,14 @@ def test_gallery_uses_cached_thumbnails_and_solve_rates(tmp_path, monkeypatch):
         rows = hm[hm.level_hash == item["level_hash"]]
         assert item["solved_by"] == dict(zip(rows.submission_id, rows.solve_rate, strict=True))
         assert item["level_id"] == rows.level_id.iloc[0]
+    # the committed calibration rows of the v1 levels are shown (matched by level hash)
+    store = load_measurements()
+    for item in gallery:
+        row = store[item["level_id"]]
+        assert row["level_hash"] == item["level_hash"]
+        assert item["measured"] == {k: row.get(k) for k in MEASURED_FIELDS}
+    none = hand_made_gallery(table, per, size=64, cache_dir=tmp_path, measurements=tmp_path / "x")
+    assert all(g["measured"] is None for g in none)
     # without results there is still a gallery, with nobody's rates
     empty = hand_made_gallery(table.iloc[:0], None, size=64, cache_dir=tmp_path)
     assert len(empty) == 50 and all(g["solved_by"] == {} for g in empty)
