@@ -9,6 +9,7 @@
 * :mod:`~harness.leaderboard.gallery_gifs`: GIFs of the reference agents on them, within the
   page budget;
 * :mod:`~harness.leaderboard.markdown`: the Markdown table and the README block;
+* :mod:`~harness.leaderboard.tiers`: results per measured difficulty tier of the hand-made levels;
 * :mod:`~harness.leaderboard.page` (+ ``page_assets``, ``plots``, ``gallery``, ``screenshot``):
   the static ``index.html`` and its screenshots in headless Chromium;
 * :mod:`~harness.leaderboard.build`: :func:`build_leaderboard`, all of the above in one call;
@@ -44,6 +45,7 @@ _EXPORTS = {
     "hand_made_gifs": "harness.leaderboard.gallery_gifs",
     "DEFAULT_GIF_BUDGET": "harness.leaderboard.gallery_gifs",
     "markdown_table": "harness.leaderboard.markdown",
+    "tier_table": "harness.leaderboard.tiers",
     "update_readme": "harness.leaderboard.markdown",
     "PageError": "harness.leaderboard.page",
     "render_page": "harness.leaderboard.page",

@@ -105,12 +105,15 @@ def build_leaderboard(
         raise LeaderboardError(f"no finished result records found ({len(found)} read)")
     root.mkdir(parents=True, exist_ok=True)
     files = [*write_table(table, root)]
-    files.append(update_readme(root / "README.md", markdown_table(table)))
+    from harness.leaderboard.tiers import tier_markdown, tier_table
+
+    per_level = load_per_level(table, root)
+    tiers = tier_table(table, per_level)
+    files.append(update_readme(root / "README.md", markdown_table(table) + tier_markdown(tiers)))
     if page:
         from harness.leaderboard.gallery_data import hand_made_gallery
         from harness.leaderboard.page import render_page
 
-        per_level = load_per_level(table, root)
         cards = hand_made_gallery(table, per_level, size=thumb, log=say) if gallery else None
         if cards and gifs:
             from harness.leaderboard.gallery_gifs import DEFAULT_GIF_BUDGET, hand_made_gifs
@@ -122,7 +125,14 @@ def build_leaderboard(
             files += [root / g["href"] for gs in links.values() for g in gs]
         stamp = generated_at or max(str(t) for t in table["created_at"])
         files.append(
-            render_page(table, per_level, root / "index.html", gallery=cards, generated_at=stamp)
+            render_page(
+                table,
+                per_level,
+                root / "index.html",
+                gallery=cards,
+                tiers=tiers,
+                generated_at=stamp,
+            )
         )
     return BuildResult(
         root=root,

@@ -418,10 +418,13 @@ def build_html(
     per_level=None,
     *,
     gallery=None,
+    tiers: pd.DataFrame | None = None,
     title=DEFAULT_TITLE,
     generated_at: str | None = None,
 ) -> str:
     """The page as a string (see :func:`render_page`; the same checks, nothing written)."""
+    from harness.leaderboard.tiers import tier_html
+
     table = _check_table(table)
     per_level = _check_per_level(per_level)
     items = check_gallery(gallery, PageError)
@@ -439,6 +442,8 @@ def build_html(
         body.append(
             '<section class="group empty"><p class="note">No result records yet.</p></section>'
         )
+    if tiers is not None:
+        body.append(tier_html(tiers))
     if items:
         body.append(render_gallery(items))
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode()).digest()).decode()
@@ -466,6 +471,7 @@ def render_page(
     out_path,
     *,
     gallery=None,
+    tiers: pd.DataFrame | None = None,
     title=DEFAULT_TITLE,
     generated_at: str | None = None,
 ) -> Path:
@@ -476,10 +482,13 @@ def render_page(
     ``per_level``: per-level scores (``level_id``, ``solve_rate``, optional ``attempts`` as the
     weight, matched to rows by ``result_id``, else by benchmark_id/protocol/submission_id), or
     None; feeds the heat map of each hand-made group. ``gallery``: list of ``{level_id, config,
-    thumbnail_png: bytes, solved_by: {submission_id: rate}}`` or None. ``generated_at``: the
+    thumbnail_png: bytes, solved_by: {submission_id: rate}}`` or None. ``tiers``: the per-tier
+    results (:func:`harness.leaderboard.tiers.tier_table`) or None. ``generated_at``: the
     timestamp shown (default: now, UTC). Raises :class:`PageError` on bad input.
     """
-    doc = build_html(table, per_level, gallery=gallery, title=title, generated_at=generated_at)
+    doc = build_html(
+        table, per_level, gallery=gallery, tiers=tiers, title=title, generated_at=generated_at
+    )
     path = Path(out_path)
     atomic_write_text(path, doc)
     return path
