@@ -50,6 +50,12 @@ def add_subcommands(sub) -> None:
         help="scratch-PPO budgets in env steps, increasing (default 1e5,1e6)",
     )
     p.add_argument("--no-ppo", action="store_true", help="only the policy-free measurements")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="measure nothing: print the store's measurements as Markdown (a summary per size "
+        "group, then one row per level; --size narrows it)",
+    )
     p.add_argument("--chunk", type=positive_int, default=36, help="PPO cells per program")
     p.add_argument("--cache-dir", default=None, help="measurement cache (default: user cache)")
     p.add_argument("--store", default=None, help="measurements file (default: the committed one)")
@@ -71,6 +77,8 @@ def run_calibrate(args) -> int:
     bad = [s for s in sizes if s not in ("s", "m", "l")]
     if bad:
         raise CommandError(f"--size: unknown size(s) {', '.join(bad)}; expected s, m or l")
+    if args.report:
+        return _report(args, sizes, load_measurements)
     budgets = tuple(int(b) for b in args.budget) if args.budget else BUDGETS
     if any(b < 1 for b in budgets) or list(budgets) != sorted(budgets):
         raise CommandError(f"--budget: must be positive and increasing, got {list(budgets)}")
@@ -135,6 +143,23 @@ def run_calibrate(args) -> int:
                 print(_line(lid, merged), flush=True)
         path = save_measurements(store, args.store)
         log(f"{size}: {len(rows)} levels measured, written to {path}")
+    return 0
+
+
+def _report(args, sizes, load_measurements) -> int:
+    from harness.levels.registry import kinetix_size_group
+    from harness.scoring.calibration_report import calibration_levels, calibration_summary
+
+    rows = {
+        k: r for k, r in load_measurements(args.store).items() if kinetix_size_group(k) in sizes
+    }
+    if args.json:
+        for lid, row in sorted(rows.items()):
+            print(json.dumps({"level": lid, **row}))
+        return 0
+    print(calibration_summary(rows))
+    print()
+    print(calibration_levels(rows))
     return 0
 
 

@@ -175,3 +175,35 @@ def test_calibrate_cli_refuses_bad_input(argv, message, capsys):
 
     assert cli.main(["levels", "calibrate", "--no-progress", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_calibration_report(tmp_path, capsys):
+    from harness import cli
+    from harness.scoring.calibration_report import calibration_levels, calibration_summary
+
+    def row(c, r, noop=False, **kw):
+        base = {"level_hash": "h", "constant_solves": c, "random_solve_rate": r}
+        return {**base, "noop_solved": noop, **kw}
+
+    rows = {
+        "kinetix-l/s/a": row(0, 0.0, scratch_solve_rate_1e5=0.9, tier="easy"),
+        "kinetix-l/s/b": row(216, 0.5),
+        "kinetix-l/l/c": row(2, 0.1, noop=True),
+    }
+    summary = calibration_summary(rows).splitlines()
+    assert summary[2] == "| s | 2 | 0 | 1 | 1 | 1 | 108 | 0.25 | easy 1 |"
+    assert summary[3] == "| l | 1 | 1 | 0 | 0 | 0 | 2 | 0.10 | - |"
+    assert summary[4].startswith("| all | 3 | 1 | 1 | 1 | 1 |")
+    per = calibration_levels(rows)
+    assert "| `kinetix-l/s/a` | 0 | 0.00 | no | 0.90 | - | easy | - |" in per
+    assert "the no-op policy solves it" in per
+    assert calibration_summary({}) == "_No measurements._"
+
+    store = tmp_path / "m.json"
+    save_measurements(rows, store)
+    assert cli.main(["levels", "calibrate", "--report", "--store", str(store), "--size", "l"]) == 0
+    out = capsys.readouterr().out
+    assert "kinetix-l/l/c" in out and "kinetix-l/s/a" not in out
+    assert cli.main(["levels", "calibrate", "--report", "--store", str(store), "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["level"] for x in lines] == sorted(rows)
