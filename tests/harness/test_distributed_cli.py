@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -235,6 +236,35 @@ def test_train_gives_the_same_parameters(work):
     rows = [json.loads(x) for x in (work / "t2/metrics.jsonl").read_text().splitlines()]
     assert [r["update"] for r in rows] == [1, 2]
     assert "2 processes" in json.loads((work / "t2/summary.json").read_text())["hardware"]
+
+
+def test_sfl_train_gives_the_same_parameters(work):
+    """SFL (learnability rescoring of a procedural bank, every update) as 2 processes: the
+    bank, the scored subset, the buffer and the PPO parameters equal one process's."""
+    from safetensors.numpy import load_file
+
+    sfl = ["levels.source=bank", "levels.bank_size=32", "levels.noop_filter=false"]
+    sfl += ["levels.sfl.enabled=true", "levels.sfl.update_every=1", "levels.sfl.num_score=16"]
+    sfl += ["levels.sfl.score_steps=16", "levels.sfl.top_k=4", "ppo.total_timesteps=512"]
+    args = [*TRAIN, *(x for s in sfl for x in ("--set", s)), "--json"]
+    single = one([*args, "--out", "s1"], work)
+    pair = two([*args, "--out", "s2"], work)
+    a = load_file(work / "s1/submission/model.safetensors")
+    b = load_file(work / "s2/submission/model.safetensors")
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-5, err_msg=k)
+    rows = [json.loads(x) for x in (work / "s2/metrics.jsonl").read_text().splitlines()]
+    assert [r["update"] for r in rows] == [1, 2]
+    # the rescoring after each update: the same top-k learnability scores in both runs
+    scores = [
+        [
+            float(m)
+            for m in re.findall(r"SFL rescoring at update \d+: .*?'sfl_mean_score': ([^,}]+)", s)
+        ]
+        for s in (single.stderr, pair[0][2])
+    ]
+    assert len(scores[0]) == 2, single.stderr[-2000:]
+    np.testing.assert_allclose(scores[0], scores[1], atol=1e-5)
 
 
 def test_a_killed_worker_fails_the_run_and_nothing_is_written(work):
