@@ -14,6 +14,9 @@ green-blue approach (dense shaping). Everything is deterministic given the seed.
 
 :func:`replay_outcomes` replays witnesses (padded to 256 steps) for a batch of levels in one
 program: the check used by ``kinetix-bench levels certify`` and the tests.
+:func:`witness_robustness` is the share of random one-step edits of a witness that still solve:
+a witness that balances on a knife edge (near 0) may fail on a host whose floating-point
+rounding differs (another vector width), so ``levels certify`` keeps searching for a robust one.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ __all__ = [
     "rollout_outcome",
     "replay_outcomes",
     "cem_search",
+    "witness_edits",
+    "witness_robustness",
     "witness_scenes",
 ]
 
@@ -280,6 +285,40 @@ def cem_search(level: Level, config: CEMConfig = CEMConfig(), *, log=None) -> di
         "best_score": best["score"],
         "length": best.get("length"),
     }
+
+
+def witness_edits(level: Level, actions, edits: int = 16, seed: int = 0, length=None):
+    """``edits`` one-step edits of a witness, int8 ``(edits, T, 6)``: each changes one used
+    sub-action (:func:`used_subactions`) at one step ``t < length`` (default: the witness's
+    length ``T``; pass the episode's length, since steps after it ends change nothing) to
+    another of its values, drawn with ``np.random.default_rng(seed)``."""
+    a = check_witness(actions)
+    used = np.flatnonzero(used_subactions(level))
+    if used.size == 0:
+        raise WitnessError("witness_edits: the level has no motor or thruster to edit")
+    horizon = a.shape[0] if length is None else max(1, min(int(length), a.shape[0]))
+    rng = np.random.default_rng(seed)
+    out = np.repeat(a[None], edits, axis=0)
+    for e in range(edits):
+        t, k = int(rng.integers(horizon)), int(rng.choice(used))
+        others = [v for v in range(_CHOICES[k]) if v != a[t, k]]
+        out[e, t, k] = others[int(rng.integers(len(others)))]
+    return out
+
+
+def witness_robustness(level: Level, actions, edits: int = 16, seed: int = 0) -> float:
+    """Share of :func:`witness_edits` (one-step edits within the solved episode) that still
+    solve the level, in [0, 1]; 0.0 when the witness itself does not solve it. One batched
+    replay of ``edits + 1`` sequences."""
+    from kinetix.level import stack_levels
+
+    a = check_witness(actions)
+    base = replay_outcomes(stack_levels([level]), [a])
+    if not bool(base["solved"][0]):
+        return 0.0
+    variants = witness_edits(level, a, edits, seed, length=int(base["length"][0]))
+    out = replay_outcomes(stack_levels([level] * edits), list(variants))
+    return float(np.mean(out["solved"]))
 
 
 def witness_scenes(level: Level, actions):
