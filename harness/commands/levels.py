@@ -145,9 +145,11 @@ def run_certify(args) -> int:
             continue
         found = None  # (robustness, cfg, res) of the most robust witness so far
         attempts = [(r, rep) for r in range(args.rounds) for rep in repeats]
+        tried = 0
         for k, (_, rep) in enumerate(attempts):
             if time.perf_counter() - t_start > args.budget:
                 break
+            tried += 1
             cfg = CEMConfig(
                 population=args.population,
                 iterations=args.iterations,
@@ -167,7 +169,14 @@ def run_certify(args) -> int:
                 break
         if found is None:
             missing.append(entry.id)
-            _emit(args, {"level": entry.id, "status": "unsolved"}, f"{entry.id}: NO witness")
+            if tried == 0:
+                _emit(
+                    args,
+                    {"level": entry.id, "status": "not_searched"},
+                    f"{entry.id}: not searched (the --budget of {args.budget:g} s ran out)",
+                )
+            else:
+                _emit(args, {"level": entry.id, "status": "unsolved"}, f"{entry.id}: NO witness")
             continue
         robust, cfg, res = found
         fragile = robust < args.min_robustness

@@ -43,3 +43,12 @@ def test_certify_refuses_bad_flags(tmp_path, capsys, flags, message):
     store = tmp_path / "w.json"
     assert cli.main(["levels", "certify", "--level", LEVEL, "--store", str(store), *flags]) == 2
     assert message in capsys.readouterr().err and not store.exists()
+
+
+def test_certify_reports_levels_the_budget_left_unsearched(tmp_path, capsys):
+    store = tmp_path / "w.json"
+    args = ["levels", "certify", "--level", LEVEL, "--store", str(store), "--budget", "-1"]
+    assert cli.main([*args, *SMALL, "--json"]) == 0
+    got, summary = _lines(capsys)
+    assert got["status"] == "not_searched" and summary["unsolved"] == [LEVEL]
+    assert not store.exists()
