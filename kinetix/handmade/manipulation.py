@@ -203,3 +203,21 @@ def _(b):
     b.thruster(board, angle=100, power=1.2)
     b.circle((4.0, 0.85), 0.15, role="green")
     b.circle((1.6, 3.2), 0.3, role="blue", static=True)
+
+
+@level(
+    "m",
+    "tray_lift_level",
+    family=F,
+    difficulty="hard",
+    description="Raise a slow arm carrying a loose green ball on a faster motorised tray; keep the tray level by pulsing its motor so the ball rides up to the blue ball.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    pivot = b.circle((1.2, 1.2), 0.06, static=True)
+    arm = b.rect((1.9, 1.2), 1.4, 0.08)
+    b.hinge(pivot, arm, (1.2, 1.2), binding=0, speed=0.4, power=1.0, limits=(-10, 80))
+    tray = b.rect((2.6, 1.3), 0.6, 0.06, friction=0.6)
+    b.hinge(arm, tray, (2.6, 1.2), binding=1, speed=1.0, power=0.5, limits=(-90, 30))
+    b.circle((2.6, 1.46), 0.12, role="green")
+    b.circle((1.2, 3.0), 0.15, role="blue", static=True)
