@@ -164,3 +164,20 @@ def _(b):
     arm = b.rect((2.5, 1.8), 0.1, 1.2, role="green", density=1.0)
     b.hinge(pivot, arm, (2.5, 2.4), binding=0, speed=1.0, power=0.09)
     b.circle((2.5, 3.8), 0.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "double_pump_reach",
+    family=F,
+    difficulty="hard",
+    description="A hanging two-link arm with two weak motors: pump both joints in rhythm to swing the green lower link up to the blue ball above.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    pivot = b.circle((2.5, 3.2), 0.06, static=True)
+    upper = b.rect((2.5, 2.8), 0.1, 0.8)
+    b.hinge(pivot, upper, (2.5, 3.2), binding=0, speed=1.0, power=0.2)
+    lower = b.rect((2.5, 2.0), 0.1, 0.8, role="green")
+    b.hinge(upper, lower, (2.5, 2.4), binding=1, speed=1.0, power=0.2)
+    b.circle((3.4, 4.3), 0.2, role="blue", static=True)

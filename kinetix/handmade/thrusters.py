@@ -249,3 +249,20 @@ def _(b):
     box = b.rect((4.3, 4.0), 0.3, 0.3, role="green")
     b.thruster(box, angle=180, power=0.3)
     b.circle((3.2, 0.5), 0.4, role="blue", static=True)
+
+
+@level(
+    "l",
+    "hop_the_wall_under_red",
+    family=F,
+    difficulty="medium",
+    description="Under a red ceiling, burn up just enough to clear a wall, cut the engine and drift right so the ball drops onto the blue floor behind it.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.rect((2.5, 3.1), 5.0, 0.2, role="red", static=True)
+    b.rect((2.5, 1.3), 0.2, 1.8, static=True)
+    b.rect((3.9, 0.5), 1.6, 0.2, role="blue", static=True)
+    ball = b.circle((0.8, 0.6), 0.2, role="green")
+    b.thruster(ball, angle=90, power=0.25, binding=0)
+    b.thruster(ball, angle=0, power=0.05, binding=1)
