@@ -220,3 +220,19 @@ def _(b):
     b.thruster(board, angle=90, power=0.6, at=(0.4, 0))
     b.circle((3.0, 0.85), 0.15, role="green")
     b.circle((1.2, 2.4), 0.3, role="blue", static=True)
+
+
+@level(
+    "m",
+    "around_the_shelf",
+    family=F,
+    difficulty="medium",
+    description="Fly a two-jet box out from under a long shelf, up past its end, then back left onto it to touch the blue ball on top.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.rect((1.6, 2.2), 3.2, 0.15, static=True)
+    box = b.rect((0.8, 0.55), 0.3, 0.3, role="green", friction=0.3)
+    b.thruster(box, angle=60, power=0.35, binding=0)
+    b.thruster(box, angle=120, power=0.35, binding=1)
+    b.circle((0.6, 2.5), 0.15, role="blue", static=True)
