@@ -50,7 +50,7 @@ def leaderboard_root(args) -> Path:
 
 def collect(args):
     """``(records, skipped)``: every valid record under ``ROOT/records`` and ``--records``."""
-    from harness.leaderboard.table import collect_records
+    from harness.leaderboard.record_files import collect_records
 
     root = leaderboard_root(args)
     folders = [Path(d) for d in args.records]

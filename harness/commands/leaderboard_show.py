@@ -142,7 +142,7 @@ def add_compare(sub) -> None:
 
 def _units(unit: str) -> str:
     """``eval_episode`` -> ``episodes within levels``; a pair ``x (A), y (B)`` word by word."""
-    from harness.scoring.stats import CI_UNITS
+    from harness.scoring.records import CI_UNITS
 
     for k in sorted(CI_UNITS, key=len, reverse=True):
         unit = unit.replace(k, CI_UNITS[k])

@@ -1,7 +1,9 @@
 """The leaderboard, built only from result records, and the submission queue that feeds it (§9).
 
-* :mod:`~harness.leaderboard.table`: collect and validate records, build the ranked table with
-  CI bands, write ``leaderboard.parquet`` / ``.csv``;
+* :mod:`~harness.leaderboard.record_files`: find and validate record files and their per-level
+  Parquet;
+* :mod:`~harness.leaderboard.table`: the ranked table with CI bands, written as
+  ``leaderboard.parquet`` / ``.csv``;
 * :mod:`~harness.leaderboard.compare` (+ :mod:`~harness.leaderboard.paired`): two results on
   one benchmark, protocol and level set: P(A > B), IQM difference, per-level differences;
 * :mod:`~harness.leaderboard.push`: the leaderboard folder to a Hub dataset repo, one commit;
@@ -30,9 +32,9 @@ from typing import Any
 #: stays cheap)
 _EXPORTS = {
     "COLUMNS": "harness.leaderboard.table",
-    "LeaderboardError": "harness.leaderboard.table",
-    "RecordFile": "harness.leaderboard.table",
-    "collect_records": "harness.leaderboard.table",
+    "LeaderboardError": "harness.leaderboard.record_files",
+    "RecordFile": "harness.leaderboard.record_files",
+    "collect_records": "harness.leaderboard.record_files",
     "build_table": "harness.leaderboard.table",
     "load_per_level": "harness.leaderboard.table",
     "write_table": "harness.leaderboard.table",

@@ -1,6 +1,6 @@
 """What a leaderboard row's confidence intervals resample, in words (the ``ci_unit`` column).
 
-A record's ``metrics.solve_rate.ci_unit`` (:data:`harness.scoring.stats.CI_UNITS`) says what its
+A record's ``metrics.solve_rate.ci_unit`` (:data:`harness.scoring.records.CI_UNITS`) says what its
 stratified bootstrap resamples within each level: the episodes of one policy
 (``eval_episode``: zero-shot of a single-seed submission, so the CI shows evaluation noise only),
 the fine-tuning protocol's seeds (``train_seed``), or the submission's training seeds
@@ -44,7 +44,7 @@ def ci_label(unit: str, n_seeds: int = 1) -> str:
 
 
 def ci_title(unit: str) -> str:
-    """The long form (a tooltip): :data:`harness.scoring.stats.CI_UNITS`'s text."""
-    from harness.scoring.stats import CI_UNITS
+    """The long form (a tooltip): :data:`harness.scoring.records.CI_UNITS`'s text."""
+    from harness.scoring.records import CI_UNITS
 
     return CI_UNITS.get(str(unit), str(unit))

@@ -14,8 +14,8 @@ paired` rebuilds the per-attempt or per-seed entries):
   difference (largest first; ties by level id).
 
 Results on different benchmarks, protocols or level sets are a
-:class:`~harness.leaderboard.table.LeaderboardError`; the same levels read from different dataset
-commits (the bundled copy and the Hub release) compare, and each side's commit is reported.
+:class:`~harness.leaderboard.record_files.LeaderboardError`; the same levels read from different
+dataset commits (the bundled copy and the Hub release) compare, and each side's commit is reported.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.leaderboard.table import LeaderboardError, RecordFile, load_record_file
+from harness.leaderboard.record_files import LeaderboardError, RecordFile, load_record_file
 
 __all__ = ["resolve_pair", "compare_results", "is_record_path"]
 

@@ -184,7 +184,7 @@ def hand_made_gallery(
     ``solved_by`` when both are None). ``dataset``: the level dataset folder (default: the
     bundled copy). ``cache``: False draws every thumbnail afresh and writes no cache.
     ``measurements``: the calibration store (default: the committed one)."""
-    from harness.leaderboard.table import LeaderboardError
+    from harness.leaderboard.record_files import LeaderboardError
     from harness.levels.loading import bundled_levels_dir
     from harness.levels.manifest import verify_dataset
     from harness.levels.registry import get_benchmark

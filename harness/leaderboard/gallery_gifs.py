@@ -122,7 +122,7 @@ def hand_made_gifs(
     import jax
 
     from harness.leaderboard.gallery_data import _level_index
-    from harness.leaderboard.table import LeaderboardError
+    from harness.leaderboard.record_files import LeaderboardError
     from harness.levels.loading import bundled_levels_dir
     from harness.levels.manifest import verify_dataset
     from harness.levels.registry import get_benchmark

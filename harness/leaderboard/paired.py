@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from harness.leaderboard.table import LeaderboardError
+from harness.leaderboard.record_files import LeaderboardError
 
 __all__ = [
     "LevelScores",
@@ -51,7 +51,7 @@ __all__ = [
 class LevelScores:
     """One result's entries per level: ``level_ids`` and ``level_hashes`` (L,), ``entries`` a
     list of L 1-D float arrays (attempt outcomes in {0, 1}, or per-run solve rates), ``unit``
-    a key of :data:`harness.scoring.stats.CI_UNITS`."""
+    a key of :data:`harness.scoring.records.CI_UNITS`."""
 
     level_ids: list[str]
     level_hashes: list[str]

@@ -20,7 +20,7 @@ import os
 import re
 from pathlib import Path
 
-from harness.leaderboard.table import LeaderboardError
+from harness.leaderboard.record_files import LeaderboardError
 
 __all__ = ["plan_leaderboard_push", "push_leaderboard", "REQUIRED_FILES"]
 

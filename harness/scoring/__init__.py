@@ -19,7 +19,9 @@
 * :mod:`~harness.scoring.records`: result records (JSON + per-level Parquet): make, read,
   write; :mod:`~harness.scoring.record_validation`: the published JSON Schema and its checks;
 * :mod:`~harness.scoring.pipeline`: :func:`score`, all of the above in one call (what ``eval``,
-  ``finetune``, ``queue run`` and ``leaderboard refresh`` run).
+  ``finetune``, ``queue run`` and ``leaderboard refresh`` run);
+* :mod:`~harness.scoring.selection`: :func:`select_checkpoint`, a training run's snapshots
+  scored on a validation split and the best kept (``kinetix-bench select``).
 
 May import: ``jax2d``, ``kinetix``, ``baselines``, :mod:`harness.levels` and
 :mod:`harness.submissions`; nothing above it in ``harness``.
@@ -75,7 +77,9 @@ _EXPORTS = {
     "probability_of_improvement": "harness.scoring.stats",
     "finetune_gain": "harness.scoring.stats",
     "performance_profile": "harness.scoring.stats",
-    "CI_UNITS": "harness.scoring.stats",
+    "CI_UNITS": "harness.scoring.records",
+    "SelectionError": "harness.scoring.selection",
+    "select_checkpoint": "harness.scoring.selection",
     "aggregate_runs": "harness.scoring.stats",
     "stratified_bootstrap_runs_ci": "harness.scoring.stats",
     "batched_policy_for": "harness.scoring.episodes",

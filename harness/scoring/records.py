@@ -67,6 +67,7 @@ __all__ = [
     "RECORD_SCHEMAS",
     "ci_unit",
     "has_seed_ci",
+    "CI_UNITS",
 ]
 
 #: The schema written; :data:`RECORD_SCHEMAS` are read (``result/1``: before multi-seed
@@ -77,6 +78,13 @@ STATUSES = ("PENDING", "RUNNING", "FINISHED", "FAILED")
 #: ``submission.kind`` of a policy scored in-process (:func:`harness.scoring.evaluate_policy`):
 #: its code is not in a submission, so its record has ``submission.verified: false``.
 IN_PROCESS_KIND = "in-process"
+#: ``ci_unit`` of a result record -> what its intervals resample within each level (stratum).
+CI_UNITS: dict[str, str] = {
+    "eval_episode": "episodes within levels",
+    "train_seed": "fine-tuning seeds x levels",
+    "submission_seed": "training seeds x levels",
+    "submission_seed_x_train_seed": "(training seed, fine-tuning seed) runs x levels",
+}
 
 
 def _now() -> str:
@@ -194,8 +202,6 @@ def make_record(
     record names which (``metrics.solve_rate.ci_unit`` and ``ci_unit_label``).
     """
     import jax
-
-    from harness.scoring.stats import CI_UNITS
 
     bench = loaded.benchmark
     solved = np.asarray(outcomes["solved"], np.float64)
@@ -377,7 +383,7 @@ def is_verified(record: dict) -> bool:
 
 
 def ci_unit(record: dict) -> str:
-    """What the record's intervals resample (a key of :data:`~harness.scoring.stats.CI_UNITS`):
+    """What the record's intervals resample (a key of :data:`CI_UNITS`):
     ``metrics.solve_rate.ci_unit``; records without it: ``train_seed`` for fine-tuning
     protocols, else ``eval_episode``."""
     unit = record["metrics"]["solve_rate"].get("ci_unit")

@@ -32,7 +32,8 @@ numpy only, pure functions. Conventions:
   ``L`` tasks (levels), each entry one run's score on one level (e.g. its solve rate over the
   protocol's attempts), and resample the ``R`` runs with replacement within each level, as
   rliable's ``StratifiedBootstrap``: the same scheme as above on the transposed matrix, the same
-  draws. :data:`CI_UNITS` names what a record's intervals resample (its ``ci_unit``).
+  draws. What a record's intervals resample (its ``ci_unit``) is
+  :data:`harness.scoring.records.CI_UNITS`.
 
 All input errors raise :class:`StatsError` (a ``ValueError``).
 """
@@ -60,7 +61,6 @@ __all__ = [
     "probability_of_improvement",
     "finetune_gain",
     "performance_profile",
-    "CI_UNITS",
     "aggregate_runs",
     "stratified_bootstrap_runs_ci",
 ]
@@ -468,15 +468,6 @@ def performance_profile(
 
 
 # ----------------------------------------------------------------------------- runs x tasks
-#: ``ci_unit`` of a result record -> what its intervals resample within each level (stratum).
-CI_UNITS: dict[str, str] = {
-    "eval_episode": "episodes within levels",
-    "train_seed": "fine-tuning seeds x levels",
-    "submission_seed": "training seeds x levels",
-    "submission_seed_x_train_seed": "(training seed, fine-tuning seed) runs x levels",
-}
-
-
 def _runs_by_tasks(run_scores: Scores) -> np.ndarray:
     arr = np.asarray(run_scores, dtype=np.float64)
     if arr.ndim != 2:
