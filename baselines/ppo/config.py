@@ -265,6 +265,9 @@ class LoggingConfig:
         plot: a learning-curve PNG at the end.
         eval_episodes: first-episode attempts per training level evaluated at the end (0: none;
             at most 64 levels are evaluated).
+        snapshot_every: updates between snapshots, each a complete submission folder
+            ``snapshots/update_NNNNNN/`` in the output folder (the candidates of checkpoint
+            selection on a validation split, ``kinetix-bench select``); 0: none.
     """
 
     log_every: int = 1
@@ -272,11 +275,13 @@ class LoggingConfig:
     progress: bool = True
     plot: bool = True
     eval_episodes: int = 16
+    snapshot_every: int = 0
 
     def validate(self, prefix: str = "logging") -> None:
         _check(self.log_every >= 1, f"{prefix}.log_every", "must be >= 1")
         _check(self.checkpoint_every >= 0, f"{prefix}.checkpoint_every", "must be >= 0")
         _check(self.eval_episodes >= 0, f"{prefix}.eval_episodes", "must be >= 0")
+        _check(self.snapshot_every >= 0, f"{prefix}.snapshot_every", "must be >= 0")
 
 
 @dataclasses.dataclass(frozen=True)

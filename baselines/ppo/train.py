@@ -4,7 +4,9 @@
 then calls the jitted update (``logging.log_every`` PPO updates per call) until
 ``ppo.num_updates``; between calls it writes one metrics row per update (``sps``: env steps per
 second, ``wall_s``: seconds since the start, resumed runs included), refills the SFL buffer
-(:func:`sfl_rescore`), writes resume checkpoints, drives the progress bar, and at the end plots
+(:func:`sfl_rescore`), writes resume checkpoints and snapshots (``logging.snapshot_every``: a
+submission folder per snapshot under ``snapshots/``, the candidates that checkpoint selection on
+a validation split scores), drives the progress bar, and at the end plots
 the curve, evaluates (:func:`evaluate`: first-episode solve rate per level, (L,) floats in
 [0, 1]) and exports the submission. ``make_train``, ``Runner``, ``Transition``, ``make_mesh``
 and ``make_optimizer`` live in :mod:`baselines.ppo.update` and are re-exported here.
@@ -41,7 +43,43 @@ from baselines.ppo.update import (
 from kinetix.distributed import barrier, gather, is_primary, process_count, put_global
 from kinetix.env import KinetixEnv
 
-__all__ = ["Runner", "Transition", "make_mesh", "make_train", "make_optimizer", "policy_fn"]
+__all__ = [
+    "Runner",
+    "Transition",
+    "make_mesh",
+    "make_train",
+    "make_optimizer",
+    "policy_fn",
+    "snapshot_path",
+    "list_snapshots",
+    "SNAPSHOT_DIR",
+]
+
+#: The folder of a run's snapshots (``logging.snapshot_every``), one submission folder each.
+SNAPSHOT_DIR = "snapshots"
+
+
+def snapshot_path(out_dir, update: int):
+    """``out_dir/snapshots/update_NNNNNN``: the snapshot taken after ``update`` PPO updates."""
+    from pathlib import Path
+
+    return Path(out_dir) / SNAPSHOT_DIR / f"update_{update:06d}"
+
+
+def list_snapshots(out_dir) -> list[tuple[int, object]]:
+    """``[(update, folder), ...]`` of a run's complete snapshots (each with its
+    ``model.safetensors``), oldest first."""
+    import re
+    from pathlib import Path
+
+    root = Path(out_dir) / SNAPSHOT_DIR
+    out = []
+    if root.is_dir():
+        for p in root.iterdir():
+            m = re.fullmatch(r"update_(\d{6,})", p.name)
+            if m and p.is_dir() and (p / "model.safetensors").is_file():
+                out.append((int(m.group(1)), p))
+    return sorted(out, key=lambda t: t[0])
 
 
 def policy_fn(agent, params, greedy: bool = False):
@@ -178,7 +216,9 @@ def train(
 ) -> TrainResult:
     """Runs PPO for ``cfg`` (see the module doc). With ``out_dir``: ``metrics.jsonl``,
     ``checkpoint.safetensors`` (every ``checkpoint_every`` updates and at the end),
-    ``curve.png``, ``summary.json`` and the exported ``submission/``; ``resume`` continues
+    ``curve.png``, ``summary.json`` and the exported ``submission/`` (and with
+    ``logging.snapshot_every`` a submission folder per snapshot, :func:`snapshot_path`, the
+    last at the final update); ``resume`` continues
     from the checkpoint bit-identically. ``levels``: a stacked level batch overriding
     ``cfg.levels``; ``params``: initial network parameters (fine-tuning); ``stop_after``: stop
     after that many updates (the run can be resumed); ``on_metrics(row)`` sees every row."""
@@ -244,6 +284,40 @@ def train(
                 meta = {"update": int(host.update), "config": cfg_dict, "wall_seconds": wall}
                 save_checkpoint(ckpt, host, meta)
 
+    def run_info(updates: int, wall: float) -> dict:
+        return {
+            "name": cfg.name,
+            "updates": updates,
+            "env_steps": updates * cfg.ppo.batch_steps,
+            "wall_seconds": round(wall, 2),
+            "sps_steady": float(np.median(sps_steady)) if sps_steady else None,
+            "hardware": _hardware(),
+            "seed": cfg.seed,
+            "env_size": cfg.env.size,
+            "level_source": cfg.levels.source,
+            "levels": level_names,
+            "hyperparameters": cfg_dict,
+            "final": writer.rows[-1] if writer.rows else None,
+        }
+
+    def snapshot(runner, update: int, wall: float) -> None:
+        """A submission folder of the current policy (every process gathers, process 0
+        writes)."""
+        if out_dir is None or not cfg.logging.snapshot_every:
+            return
+        host_params = gather(runner.params)
+        if primary:
+            from baselines.ppo.export import export_submission
+
+            export_submission(
+                snapshot_path(out_dir, update),
+                cfg.network.arch,
+                agent.arch_config,
+                host_params,
+                fns.env.config,
+                run_info(update, wall),
+            )
+
     bar = None
     if cfg.logging.progress:
         from tqdm import tqdm
@@ -282,6 +356,9 @@ def train(
         if every and update - last_ckpt >= every and update < num_updates:
             save(runner, wall_before + time.time() - t_start)
             last_ckpt = update
+        snap = cfg.logging.snapshot_every
+        if snap and (update // snap > (update - k) // snap or update >= cfg.ppo.num_updates):
+            snapshot(runner, update, wall_before + time.time() - t_start)
         if bar is not None:
             bar.update(update - bar.n)
             last = writer.rows[-1]
@@ -295,20 +372,7 @@ def train(
     wall = wall_before + time.time() - t_start
     save(runner, wall)
     params = gather(runner.params)
-    info = {
-        "name": cfg.name,
-        "updates": int(gather(runner.update)),
-        "env_steps": int(gather(runner.update)) * cfg.ppo.batch_steps,
-        "wall_seconds": round(wall, 2),
-        "sps_steady": float(np.median(sps_steady)) if sps_steady else None,
-        "hardware": _hardware(),
-        "seed": cfg.seed,
-        "env_size": cfg.env.size,
-        "level_source": cfg.levels.source,
-        "levels": level_names,
-        "hyperparameters": cfg_dict,
-        "final": writer.rows[-1] if writer.rows else None,
-    }
+    info = run_info(int(gather(runner.update)), wall)
     if out_dir is not None and primary and update >= cfg.ppo.num_updates:
         if cfg.logging.eval_episodes:
             n = min(64, n_levels)

@@ -8,6 +8,10 @@ PPO update is data-parallel over every device of every process and process 0 wri
 the above. ``--set key.sub=value`` overrides config entries
 (e.g. ``--set ppo.total_timesteps=1e6 --set seed=3``). With ``--json``: one JSON object per
 update on stdout, then the summary.
+
+``kinetix-bench select RUN --benchmark random-s-validation-v1`` scores the run's snapshots
+(``logging.snapshot_every``) zero-shot on a validation split and copies the best to
+``RUN/selected`` (:mod:`harness.scoring.selection`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from harness.commands import (
     DefaultsHelpFormatter,
     add_distributed_flags,
     add_json_flag,
+    positive_int,
     run_distributed,
 )
 
@@ -48,6 +53,75 @@ def register(subparsers) -> None:
     add_json_flag(p)
     add_distributed_flags(p)
     p.set_defaults(func=lambda args: run_distributed(args, _run))
+    _register_select(subparsers)
+
+
+def _register_select(subparsers) -> None:
+    p = subparsers.add_parser(
+        "select",
+        help="pick a training run's best snapshot on a validation split",
+        description="Scores every snapshot of a training run (RUN/snapshots/update_NNNNNN, "
+        "written with logging.snapshot_every) zero-shot on a validation benchmark, ranks them "
+        "by the IQM of the solve rate (ties: the mean, then the earlier snapshot) and copies "
+        "the best to RUN/selected with a model-card section on the selection. Test splits and "
+        "the hand-made set are refused. Writes RUN/selection.json and each snapshot's record "
+        "under RUN/selection/.",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    p.add_argument("run", metavar="RUN", help="training output folder (with snapshots/)")
+    p.add_argument(
+        "--benchmark", default="random-s-validation-v1", help="a registered validation split"
+    )
+    p.add_argument("--protocol", default="zero-shot@v1", help="a zero-shot protocol id")
+    p.add_argument(
+        "--last", type=positive_int, default=None, help="score only the newest N snapshots"
+    )
+    p.add_argument("--out", default=None, help="selected submission folder (default RUN/selected)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the eval cache")
+    p.add_argument("--offline", action="store_true", help="never contact the Hub")
+    add_json_flag(p)
+    p.set_defaults(func=_run_select)
+
+
+def _run_select(args) -> int:
+    from pathlib import Path
+
+    from harness.scoring.selection import select_checkpoint
+
+    if not Path(args.run).is_dir():
+        raise CommandError(f"RUN: {args.run} is not a folder")
+
+    def show(row):
+        if args.json:
+            print(json.dumps({"event": "snapshot", **row}), flush=True)
+        else:
+            lo, hi = row["iqm_ci95"]
+            print(
+                f"  update {row['update']:>6}: IQM {row['iqm']:.3f} [{lo:.3f}, {hi:.3f}], "
+                f"mean {row['mean']:.3f}",
+                flush=True,
+            )
+
+    result = select_checkpoint(
+        args.run,
+        args.benchmark,
+        args.protocol,
+        last=args.last,
+        out=args.out,
+        cache_dir=None if args.no_cache else "default",
+        offline=args.offline or None,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+        on_snapshot=show,
+    )
+    chosen = result["selected"]
+    if args.json:
+        print(json.dumps({"event": "selected", **result}), flush=True)
+    else:
+        print(
+            f"selected update {chosen['update']} of {len(result['candidates'])} snapshots "
+            f"(IQM {chosen['iqm']:.3f} on {args.benchmark}) -> {result['selected_path']}"
+        )
+    return 0
 
 
 def _load_benchmark_levels(cfg, log):
