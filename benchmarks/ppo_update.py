@@ -59,7 +59,7 @@ def _plain_dense():
         Dense.__call__ = fast
 
 
-def _config(name: str, size: str):
+def _config(name: str, size: str, overrides=()):
     from baselines.ppo.config import load_config
     from baselines.ppo.finetune import finetune_config
 
@@ -67,10 +67,10 @@ def _config(name: str, size: str):
         return finetune_config(
             "entity-transformer@v1", None, 100_000, 0, env_size=size, obs_type="entity"
         )
-    return load_config(name)
+    return load_config(name, list(overrides))
 
 
-def measure(config: str, size: str | None, reps: int) -> dict:
+def measure(config: str, size: str | None, reps: int, overrides=()) -> dict:
     import jax
     import jax.numpy as jnp
 
@@ -79,7 +79,7 @@ def measure(config: str, size: str | None, reps: int) -> dict:
     from baselines.ppo.update import make_train
     from kinetix.level import stack_levels
 
-    cfg = _config(config, size or "s")
+    cfg = _config(config, size or "s", overrides)
     size = cfg.env.size
     ppo = cfg.ppo
     B, T, mb = ppo.num_envs, ppo.num_steps, ppo.num_envs // ppo.num_minibatches
@@ -135,6 +135,7 @@ def measure(config: str, size: str | None, reps: int) -> dict:
     rollout, learn = T * (fwd_s + env_s), n_grad * grad_s
     return {
         "config": config,
+        "overrides": list(overrides),
         "size": size,
         "arch": cfg.network.arch,
         "num_envs": B,
@@ -167,6 +168,14 @@ def main(argv=None) -> int:
     ap.add_argument("--config", default="finetune", help="a training YAML, or 'finetune'")
     ap.add_argument("--size", default=None, help="env size for --config finetune (s, m, l)")
     ap.add_argument("--reps", type=int, default=3, help="timed calls of the update")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config entry of a training YAML (as `kinetix-bench train --set`)",
+    )
     ap.add_argument("--before", action="store_true", help="also time plain flax Dense layers")
     ap.add_argument("--rounds", type=int, default=1, help="alternating rounds of both sides")
     ap.add_argument("--side", choices=("plain", "flattened"), help=argparse.SUPPRESS)
@@ -178,7 +187,8 @@ def main(argv=None) -> int:
     if args.side:  # one side, in this process
         ctx = _plain_dense if args.side == "plain" else contextlib.nullcontext
         with ctx():
-            row = {"side": f"{args.side} Dense", **measure(args.config, args.size, args.reps)}
+            row = measure(args.config, args.size, args.reps, args.overrides)
+            row = {"side": f"{args.side} Dense", **row}
         print(json.dumps(row), flush=True)
         return 0
     import subprocess
@@ -188,6 +198,7 @@ def main(argv=None) -> int:
     sides = ["plain", "flattened"] if args.before else ["flattened"]
     base = [sys.executable, __file__, "--config", args.config, "--reps", str(args.reps)]
     base += ["--size", args.size] if args.size else []
+    base += [f"--set={o}" for o in args.overrides]
     for _ in range(args.rounds):
         for side in sides:
             out = subprocess.run(base + ["--side", side], capture_output=True, text=True)

@@ -16,8 +16,9 @@ A benchmark level is calibrated by what simple and learning agents achieve on it
 ``medium`` (below that, >= 0.5 at 1e6), ``hard`` (below 0.5 at 1e6, certified by a witness).
 
 Everything is cached per (measurement, level hash, simulator version) under ``cache_dir``
-(PPO cells through :func:`harness.scoring.finetuning.train_and_evaluate_cells`), so a stopped
-calibration resumes where it stopped; :func:`calibrate` returns one JSON-ready row per level.
+(constant actions after every call of :data:`CONSTANT_CHUNK` levels, PPO cells through
+:func:`harness.scoring.finetuning.train_and_evaluate_cells`), so a stopped calibration
+resumes where it stopped; :func:`calibrate` returns one JSON-ready row per level.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ MEDIUM_AT_1E6 = 0.5
 MAX_CONSTANT_SOLVES = 3
 #: ... and the random policy's solve rate is below this (the no-op never solves it).
 MAX_RANDOM_SOLVE_RATE = 0.2
+#: Levels per compiled call of the constant-action stage; each call's rows are cached at once.
+CONSTANT_CHUNK = 4
 
 
 class CalibrationError(ValueError):
@@ -119,10 +122,15 @@ def _constant_rows(levels, hashes, cache, progress) -> list[dict]:
 
     rows: list[dict | None] = [_cached(_cache_path(cache, "constant", h)) for h in hashes]
     todo = [i for i, r in enumerate(rows) if r is None]
-    if todo:
-        part = jax.tree.map(lambda x: np.asarray(x)[np.array(todo)], levels)
-        out = summarise(constant_action_outcomes(part, progress=progress))
-        for j, i in enumerate(todo):
+    # one compiled call of CONSTANT_CHUNK levels at a time (the last group padded with its last
+    # level, so one program serves all), each group cached as soon as it is done: an
+    # interrupted run loses at most one group
+    for lo in range(0, len(todo), CONSTANT_CHUNK):
+        group = todo[lo : lo + CONSTANT_CHUNK]
+        idx = np.array(group + [group[-1]] * (CONSTANT_CHUNK - len(group)))
+        part = jax.tree.map(lambda x, idx=idx: np.asarray(x)[idx], levels)
+        out = summarise(constant_action_outcomes(part, chunk=CONSTANT_CHUNK))
+        for j, i in enumerate(group):
             row = {
                 "constant_solves": int(out["constant_solves"][j]),
                 "best_constant_action": out["best_constant_action"][j].tolist(),
@@ -130,6 +138,8 @@ def _constant_rows(levels, hashes, cache, progress) -> list[dict]:
             }
             _store(_cache_path(cache, "constant", hashes[i]), row)
             rows[i] = row
+        if progress is not None:
+            progress(len(group))
     return rows  # type: ignore[return-value]
 
 

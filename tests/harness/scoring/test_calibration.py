@@ -100,6 +100,33 @@ def test_calibrate_without_ppo_is_cached(levels, tmp_path, monkeypatch):
     assert calibrate(lv, hashes, ids, ppo=False, cache_dir=tmp_path) == rows
 
 
+def test_an_interrupted_constant_stage_keeps_its_finished_calls(levels, tmp_path, monkeypatch):
+    import kinetix.constant_actions as ca
+
+    ids, lv = levels
+    hashes = level_hashes(lv)
+    monkeypatch.setattr(calibration, "CONSTANT_CHUNK", 1)  # one level per compiled call
+    real, calls = ca.constant_action_outcomes, []
+
+    def second_call_fails(part, **kw):
+        calls.append(int(part.polygon_roles.shape[0]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(part, num_steps=16, **kw)
+
+    monkeypatch.setattr(ca, "constant_action_outcomes", second_call_fails)
+    with pytest.raises(KeyboardInterrupt):
+        calibration._constant_rows(lv, hashes, tmp_path, None)
+    assert calls == [1, 1]
+    done = sorted(tmp_path.glob("constant-*.json"))
+    assert len(done) == 1  # the first level's row survived the interruption
+    calls.clear()
+    monkeypatch.setattr(ca, "constant_action_outcomes", lambda part, **kw: (
+        calls.append(1), real(part, num_steps=16, **kw))[1])  # fmt: skip
+    rows = calibration._constant_rows(lv, hashes, tmp_path, None)
+    assert calls == [1] and len(rows) == 2  # only the second level was computed again
+
+
 def test_calibrate_refuses_bad_input(levels):
     ids, lv = levels
     with pytest.raises(CalibrationError, match="2 levels but 1 hashes"):
