@@ -179,14 +179,14 @@ def select_checkpoint(
             if f.is_file():
                 shutil.copy2(f, tmp / f.name)
         card = (tmp / "README.md").read_text() if (tmp / "README.md").is_file() else ""
-        (tmp / "README.md").write_text(_selected_card(card, chosen, rows, benchmark, protocol))
+        (tmp / "README.md").write_text(_selected_card(card, chosen, rows, benchmark, proto.id))
         replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     result = {
         "benchmark": benchmark,
-        "protocol": str(protocol),
+        "protocol": proto.id,
         "rule": "max IQM of the solve rate; ties: mean, then the earlier snapshot",
         "candidates": rows,
         "selected": chosen,

@@ -181,3 +181,36 @@ def _(b):
     lower = b.rect((2.5, 2.0), 0.1, 0.8, role="green")
     b.hinge(upper, lower, (2.5, 2.4), binding=1, speed=1.0, power=0.2)
     b.circle((3.4, 4.3), 0.2, role="blue", static=True)
+
+
+@level(
+    "m",
+    "acrobot_pump_to_top",
+    family=F,
+    difficulty="hard",
+    description="An acrobot hangs from a free pivot; pump its elbow motor in rhythm with the swing until the green lower link flips up to the blue ball above the pivot.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    pivot = b.circle((2.5, 3.0), 0.06, static=True)
+    upper = b.rect((2.5, 2.5), 0.08, 1.0)
+    lower = b.rect((2.5, 1.5), 0.08, 1.0, role="green")
+    b.hinge(pivot, upper, (2.5, 3.0), motor=False)
+    b.hinge(upper, lower, (2.5, 2.0), binding=0, speed=2.0, power=1.0)
+    b.circle((2.5, 4.75), 0.2, role="blue", static=True)
+
+
+@level(
+    "m",
+    "jet_swing_over_the_top",
+    family=F,
+    difficulty="hard",
+    description="A free pendulum with one weak jet at its tip, too weak to hold it out: fire in time with the swing to pump it higher until it swings over the top into the blue ball.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    pivot = b.circle((2.5, 3.0), 0.06, static=True)
+    rod = b.rect((2.5, 2.3), 0.1, 1.4, role="green")
+    b.hinge(pivot, rod, (2.5, 3.0), motor=False)
+    b.thruster(rod, angle=0, power=0.03, binding=0, at=(0, -0.65))
+    b.circle((2.5, 4.6), 0.2, role="blue", static=True)

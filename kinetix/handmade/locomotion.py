@@ -172,3 +172,18 @@ def _(b):
     flip = b.rect((1.0, 0.55), 0.9, 0.08, friction=1.5)
     b.hinge(body, flip, (1.0, 0.7), binding=0, speed=0.8, power=1.5, limits=(-80, 80))
     b.circle((3.0, 0.7), 0.3, role="blue", static=True)
+
+
+@level(
+    "m",
+    "inchworm_crawl",
+    family=F,
+    difficulty="hard",
+    description="A slippery green body with one grippy hinged leg: swing the leg back and forth in a rhythm that drags the body forward, step by step, to the blue ball.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    body = b.rect((1.0, 0.55), 0.8, 0.2, role="green", friction=0.2)
+    leg = b.rect((0.45, 0.55), 0.5, 0.08, friction=1.0)
+    b.hinge(body, leg, (0.6, 0.55), binding=0, speed=3.0, power=6.0, limits=(-120, 60))
+    b.circle((3.8, 0.65), 0.25, role="blue", static=True)

@@ -221,3 +221,21 @@ def _(b):
     b.hinge(arm, tray, (2.6, 1.2), binding=1, speed=1.0, power=0.5, limits=(-90, 30))
     b.circle((2.6, 1.46), 0.12, role="green")
     b.circle((1.2, 3.0), 0.15, role="blue", static=True)
+
+
+@level(
+    "m",
+    "tray_copter",
+    family=F,
+    difficulty="hard",
+    description="A tray with a lift jet at each end carries a loose green ball off a pillar, over a red floor, to the blue ball; uneven thrust tilts the tray and the ball rolls off.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    b.rect((0.6, 0.8), 0.8, 0.8, static=True)
+    tray = b.rect((0.6, 1.27), 0.7, 0.12, friction=0.9)
+    b.thruster(tray, angle=90, power=0.12, binding=0, at=(-0.3, 0))
+    b.thruster(tray, angle=90, power=0.12, binding=1, at=(0.3, 0))
+    b.circle((0.6, 1.45), 0.11, role="green", density=0.5)
+    b.circle((4.0, 3.0), 0.2, role="blue", static=True)

@@ -236,3 +236,21 @@ def _(b):
     b.thruster(box, angle=60, power=0.35, binding=0)
     b.thruster(box, angle=120, power=0.35, binding=1)
     b.circle((0.6, 2.5), 0.15, role="blue", static=True)
+
+
+@level(
+    "m",
+    "pinball_flipper",
+    family=F,
+    difficulty="hard",
+    description="A ball rolls down a chute onto a flipper over a red floor; flick the flipper just as the ball reaches its tip to bat it up to the blue ball on the right.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    b.polygon((0, 0), [(0.0, 2.4), (0.0, 1.7), (1.9, 1.0)], static=True)
+    pivot = b.circle((2.75, 1.0), 0.06, static=True)
+    flipper = b.rect((2.3, 1.0), 0.9, 0.1, friction=0.4)
+    b.hinge(pivot, flipper, (2.75, 1.0), binding=0, speed=4.0, power=1.0, limits=(-35, 25))
+    b.circle((0.3, 2.45), 0.12, role="green")
+    b.circle((4.3, 3.4), 0.2, role="blue", static=True)

@@ -266,3 +266,36 @@ def _(b):
     ball = b.circle((0.8, 0.6), 0.2, role="green")
     b.thruster(ball, angle=90, power=0.25, binding=0)
     b.thruster(ball, angle=0, power=0.05, binding=1)
+
+
+@level(
+    "m",
+    "drop_behind_the_wall",
+    family=F,
+    difficulty="medium",
+    description="Steer a box with two slanted jets up over a wall, under the red ball above it, and down the far side onto the blue ball at the wall's foot.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    box = b.rect((0.8, 0.55), 0.3, 0.3, role="green", friction=0.3)
+    b.thruster(box, angle=60, power=0.35, binding=0)
+    b.thruster(box, angle=120, power=0.35, binding=1)
+    b.rect((2.4, 1.4), 0.25, 2.0, static=True)
+    b.circle((3.0, 3.4), 0.35, role="red", static=True)
+    b.circle((2.95, 0.62), 0.2, role="blue", static=True)
+
+
+@level(
+    "m",
+    "hover_to_the_lamp",
+    family=F,
+    difficulty="medium",
+    description="A lift jet barely stronger than gravity and a weak push jet: pulse the lift to hold height and drift right to the blue ball hanging in mid air, below a red ceiling.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    box = b.rect((0.6, 0.55), 0.3, 0.3, role="green", friction=0.3)
+    b.thruster(box, angle=90, power=0.13, binding=0)
+    b.thruster(box, angle=0, power=0.05, binding=1)
+    b.rect((2.5, 3.6), 5.0, 0.2, role="red", static=True)
+    b.circle((3.9, 1.7), 0.15, role="blue", static=True)

@@ -178,3 +178,37 @@ def _(b):
     b.hinge(seat, wheel, (1.0, 0.65), binding=0, speed=1.0)
     b.thruster(seat, angle=90, power=0.5)
     b.circle((3.8, 2.6), 0.25, role="blue", static=True)
+
+
+@level(
+    "m",
+    "run_up_the_ramp",
+    family=F,
+    difficulty="medium",
+    description="A fast car too weak to climb the ramp from a standing start: back up to the left wall first, then drive right to carry enough speed up the ramp to the blue ball at its top.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.polygon((0, 0), [(2.6, 0.4), (5.0, 0.4), (5.0, 1.8)], static=True)
+    body = b.rect((1.9, 0.75), 0.6, 0.12, role="green")
+    for dx in (-0.22, 0.22):
+        wheel = b.circle((1.9 + dx, 0.58), 0.15, friction=1.0)
+        b.hinge(body, wheel, (1.9 + dx, 0.58), binding=0, speed=5.0, power=0.1)
+    b.circle((4.8, 2.15), 0.15, role="blue", static=True)
+
+
+@level(
+    "m",
+    "hop_the_red_bump",
+    family=F,
+    difficulty="medium",
+    description="A green unicycle with a lift jet on its seat drives right; hop it over the red bump in its path with short bursts (held, the jet carries it to the ceiling) and land beyond to reach the blue ball.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    wheel = b.circle((0.8, 0.62), 0.2, role="green", friction=1.0)
+    seat = b.rect((0.8, 0.62), 0.7, 0.1, density=0.5)
+    b.hinge(wheel, seat, (0.8, 0.62), binding=0, speed=2.0, power=0.3)
+    b.thruster(seat, angle=90, power=0.25, binding=0)
+    b.circle((2.6, 0.4), 0.35, role="red", static=True)
+    b.circle((4.4, 0.6), 0.2, role="blue", static=True)

@@ -127,6 +127,7 @@ def test_selection_scores_every_snapshot_and_keeps_the_best(run_dir, as_validati
     assert f"| {best['update']} (selected) |" in card
     on_disk = json.loads((run_dir / "selection.json").read_text())
     assert on_disk["selected"] == best and on_disk["selected_path"] == str(out)
+    assert on_disk["protocol"] == "zero-shot@v1" and "`zero-shot@v1`" in card
 
 
 def test_select_cli(run_dir, as_validation, tmp_path, capsys):
