@@ -214,3 +214,22 @@ def _(b):
     b.hinge(pivot, rod, (2.5, 3.0), motor=False)
     b.thruster(rod, angle=0, power=0.03, binding=0, at=(0, -0.65))
     b.circle((2.5, 4.6), 0.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "pole_unicycle_red_floor",
+    family=F,
+    difficulty="hard",
+    description="A wheel whose motor pushes against its own upright pole: keep the pole up while rolling right until its green tip reaches the blue block; the floor under the road is red.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    b.rect((2.5, 0.5), 4.8, 0.2, static=True)
+    wheel = b.circle((1.0, 0.9), 0.3)
+    pole = b.rect((1.0, 1.5), 0.08, 1.2)
+    b.hinge(wheel, pole, (1.0, 0.9), binding=0, speed=2.0, power=1.0)
+    tip = b.circle((1.0, 2.1), 0.1, role="green")
+    b.weld(pole, tip)
+    b.rect((4.4, 2.1), 0.3, 0.3, role="blue", static=True)

@@ -198,6 +198,65 @@ def _(b):
 
 
 @level(
+    "l",
+    "hop_the_red_hurdle",
+    family=F,
+    difficulty="medium",
+    description="Drive a car with a lift jet right and fire the jet just long enough to hop the red hurdle without rising into the red ceiling, then land and reach the blue block.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.rect((2.5, 2.3), 5.0, 0.15, role="red", static=True)
+    b.rect((2.5, 0.7), 0.5, 0.6, role="red", static=True)
+    b.rect((4.6, 0.6), 0.4, 0.4, role="blue", static=True)
+    body = b.rect((0.9, 0.75), 0.6, 0.12, role="green")
+    for dx in (-0.22, 0.22):
+        wheel = b.circle((0.9 + dx, 0.58), 0.15)
+        b.hinge(body, wheel, (0.9 + dx, 0.58), binding=0, speed=2.0, power=0.3)
+    b.thruster(body, angle=90, power=0.45, binding=0)
+
+
+@level(
+    "l",
+    "jet_car_over_the_ditch",
+    family=F,
+    difficulty="medium",
+    description="A car on a raised road must jump the ditch over the red floor with short bursts of a weak lift jet (too long and it hits the red ceiling) and drive on to the blue block.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.floor("red")
+    b.rect((2.5, 2.6), 5.0, 0.15, role="red", static=True)
+    b.rect((1.025, 0.7), 2.05, 0.6, static=True)
+    b.rect((3.975, 0.7), 2.05, 0.6, static=True)
+    b.rect((4.7, 1.2), 0.4, 0.4, role="blue", static=True)
+    body = b.rect((0.8, 1.35), 0.6, 0.12, role="green")
+    for dx in (-0.22, 0.22):
+        wheel = b.circle((0.8 + dx, 1.18), 0.15)
+        b.hinge(body, wheel, (0.8 + dx, 1.18), binding=0, speed=2.0, power=0.3)
+    b.thruster(body, angle=90, power=0.3, binding=0)
+
+
+@level(
+    "l",
+    "valley_car_red_backstop",
+    family=F,
+    difficulty="hard",
+    description="A weak car in a valley rocks back and forth to climb the right slope to the blue ball, without running up the left slope into the red post.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.polygon((0, 0), [(0, 0.4), (1.8, 0.4), (0, 1.5)], static=True)
+    b.polygon((0, 0), [(3.2, 0.4), (5.0, 0.4), (5.0, 1.5)], static=True)
+    b.rect((0.15, 1.9), 0.3, 0.6, role="red", static=True)
+    b.circle((4.8, 1.8), 0.15, role="blue", static=True)
+    body = b.rect((2.5, 0.75), 0.6, 0.12, role="green")
+    for dx in (-0.22, 0.22):
+        wheel = b.circle((2.5 + dx, 0.58), 0.15)
+        b.hinge(body, wheel, (2.5 + dx, 0.58), binding=0, speed=5.0, power=0.1)
+
+
+@level(
     "m",
     "hop_the_red_bump",
     family=F,
