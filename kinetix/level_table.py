@@ -11,8 +11,16 @@ Besides the physics columns (:data:`META_COLUMNS`): ``level_id``, ``level_hash``
 ``env_size``, ``schema_version``, ``generator_version``, ``generator_seed``, ``generator_index``,
 ``noop_solved``, ``noop_return``, ``random_solve_rate``, and for hand-made levels
 (:data:`HANDMADE_COLUMNS`) ``description``, ``tags`` and ``witness_actions`` (a list of
-``fixed_size_list<int8, 6>`` MultiDiscrete rows). No struct columns, no extension types: pyarrow,
-pandas, duckdb and ``datasets`` read them natively.
+``fixed_size_list<int8, 6>`` MultiDiscrete rows). Schema 2 adds to hand-made tables the measured
+difficulty of each level (:data:`MEASURED_COLUMNS`, from ``kinetix-bench levels calibrate``; null
+where not measured): ``constant_solves`` (how many of the 324 constant MultiDiscrete actions solve
+it), ``best_constant_action``, ``scratch_solve_rate_1e5`` / ``scratch_solve_rate_1e6`` (from-scratch
+PPO at that many env steps, mean over 3 training seeds), ``tier`` (``easy``, ``medium``, ``hard``),
+``witness_cem_iterations`` and ``witness_robustness`` (the fraction of 16 one-step edits of the
+witness that still solve). Procedural tables have the same columns in both schemas. Tables of
+either schema are read (:data:`READ_SCHEMA_VERSIONS`); new ones are written at
+:data:`SCHEMA_VERSION`. No struct columns, no extension types: pyarrow, pandas, duckdb and
+``datasets`` read them natively.
 
 ``levels_to_table(batch, meta)`` and ``table_to_levels(table)`` convert; ``validate_table``
 checks a table read from disk and names the row and column of every problem.
@@ -34,8 +42,11 @@ from kinetix.sizes import EnvSize, env_size
 
 __all__ = [
     "SCHEMA_VERSION",
+    "READ_SCHEMA_VERSIONS",
     "META_COLUMNS",
     "HANDMADE_COLUMNS",
+    "MEASURED_COLUMNS",
+    "TIERS",
     "LevelTableError",
     "physics_columns",
     "table_schema",
@@ -46,7 +57,9 @@ __all__ = [
     "size_of_schema",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: The schema versions this version reads (1: before the measured columns).
+READ_SCHEMA_VERSIONS = (1, 2)
 
 #: Leaves that are not level content: zero in every start state, never stored.
 _UNSTORED = (
@@ -82,10 +95,28 @@ HANDMADE_COLUMNS: dict[str, pa.DataType] = {
     "witness_actions": pa.list_(pa.list_(pa.int8(), 6)),
 }
 
+#: Schema 2: the measured difficulty of hand-made levels (all nullable: a level may be unmeasured).
+MEASURED_COLUMNS: dict[str, pa.DataType] = {
+    "constant_solves": pa.int16(),
+    "best_constant_action": pa.list_(pa.int8(), 6),
+    "scratch_solve_rate_1e5": pa.float32(),
+    "scratch_solve_rate_1e6": pa.float32(),
+    "tier": pa.string(),
+    "witness_cem_iterations": pa.int32(),
+    "witness_robustness": pa.float32(),
+}
+
+#: The difficulty tiers of the measured ladder (``tier`` column).
+TIERS = ("easy", "medium", "hard")
+
+#: Number of constant MultiDiscrete actions (3^4 motor x 2^2 thruster settings).
+_NUM_CONSTANT_ACTIONS = 324
+
 #: Metadata columns that may be null (the others never are).
 NULLABLE = frozenset(
     {"generator_version", "generator_seed", "generator_index", "noop_solved", "noop_return"}
     | {"random_solve_rate", "description", "witness_actions"}
+    | set(MEASURED_COLUMNS)
 )
 
 
@@ -139,18 +170,32 @@ def _arrow_type(dtype: np.dtype, shape: tuple[int, ...]) -> pa.DataType:
     return t
 
 
-def table_schema(size: str | EnvSize, *, handmade: bool = False) -> pa.Schema:
-    """The Arrow schema of a table of ``size`` (physics columns after the metadata)."""
-    size = env_size(size)
-    fields = [pa.field(k, t, nullable=k in NULLABLE) for k, t in META_COLUMNS.items()]
+def _meta_columns(handmade: bool, version: int) -> dict[str, pa.DataType]:
+    cols = dict(META_COLUMNS)
     if handmade:
-        fields += [pa.field(k, t, nullable=k in NULLABLE) for k, t in HANDMADE_COLUMNS.items()]
+        cols |= HANDMADE_COLUMNS
+        if version >= 2:
+            cols |= MEASURED_COLUMNS
+    return cols
+
+
+def table_schema(
+    size: str | EnvSize, *, handmade: bool = False, version: int = SCHEMA_VERSION
+) -> pa.Schema:
+    """The Arrow schema of a table of ``size`` (physics columns after the metadata) at schema
+    ``version`` (one of :data:`READ_SCHEMA_VERSIONS`)."""
+    if version not in READ_SCHEMA_VERSIONS:
+        raise LevelTableError(f"schema version {version}: not one of {READ_SCHEMA_VERSIONS}")
+    size = env_size(size)
+    fields = [
+        pa.field(k, t, nullable=k in NULLABLE) for k, t in _meta_columns(handmade, version).items()
+    ]
     fields += [
         pa.field(leaf.column, _arrow_type(leaf.dtype, leaf.shape), nullable=False)
         for leaf in physics_columns(size)
     ]
     meta = {
-        b"kinetix_bench.schema_version": str(SCHEMA_VERSION).encode(),
+        b"kinetix_bench.schema_version": str(version).encode(),
         b"kinetix_bench.capacities": (
             f"{size.num_polygons},{size.num_circles},{size.num_joints},"
             f"{size.num_thrusters},{size.max_polygon_vertices}"
@@ -191,12 +236,15 @@ def _to_arrow(values: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> pa
     return arr
 
 
-def levels_to_table(batch: Level, meta: dict[str, list], *, handmade: bool = False) -> pa.Table:
+def levels_to_table(
+    batch: Level, meta: dict[str, list], *, handmade: bool = False, version: int = SCHEMA_VERSION
+) -> pa.Table:
     """A stacked level batch (leading axis B) and per-row metadata -> an Arrow table.
 
     ``meta`` maps metadata column names to length-B lists (missing nullable columns are null;
-    ``schema_version`` and ``env_size`` are filled in). Raises :class:`LevelTableError` when a
-    level is not a start state (non-zero contact cache or accumulated joint impulses).
+    ``schema_version`` and ``env_size`` are filled in); ``version`` is the schema written.
+    Raises :class:`LevelTableError` when a level is not a start state (non-zero contact cache
+    or accumulated joint impulses).
     """
     host = jax.tree.map(np.asarray, batch)
     if host.polygon_roles.ndim != 2:
@@ -211,14 +259,15 @@ def levels_to_table(batch: Level, meta: dict[str, list], *, handmade: bool = Fal
                 f"row {int(rows[0])}: {path} is not zero; levels are start states "
                 "(reset the contact cache and accumulated impulses before storing)"
             )
-    schema = table_schema(size, handmade=handmade)
+    schema = table_schema(size, handmade=handmade, version=version)
     meta = dict(meta)
-    meta.setdefault("schema_version", [SCHEMA_VERSION] * B)
+    meta.setdefault("schema_version", [version] * B)
     meta.setdefault("env_size", [size.name] * B)
+    described = _meta_columns(handmade, version)
     cols = {}
     for name in schema.names:
         f = schema.field(name)
-        if name in META_COLUMNS or name in HANDMADE_COLUMNS:
+        if name in described:
             vals = meta.get(name)
             if vals is None:
                 if name not in NULLABLE:
@@ -226,7 +275,7 @@ def levels_to_table(batch: Level, meta: dict[str, list], *, handmade: bool = Fal
                 vals = [None] * B
             if len(vals) != B:
                 raise LevelTableError(f"column {name!r}: {len(vals)} values for {B} levels")
-            if name == "witness_actions":
+            if name in ("witness_actions", "best_constant_action"):
                 vals = [None if v is None else np.asarray(v, np.int8).tolist() for v in vals]
             cols[name] = pa.array(vals, type=f.type)
     for leaf in physics_columns(size):
@@ -293,17 +342,25 @@ def validate_table(table: pa.Table, *, what: str = "table") -> EnvSize:
     if "schema_version" not in schema.names:
         raise LevelTableError(f"{what}: column 'schema_version' missing (not a level table?)")
     versions = table.column("schema_version").to_numpy(zero_copy_only=False)
-    bad = np.flatnonzero(versions != SCHEMA_VERSION)
+    bad = np.flatnonzero(~np.isin(versions, READ_SCHEMA_VERSIONS))
     if bad.size:
         _fail(
             int(bad[0]),
             "schema_version",
             f"schema version {versions[bad[0]]} is not supported (this version reads "
-            f"{SCHEMA_VERSION}); upgrade kinetix-bench",
+            f"{', '.join(map(str, READ_SCHEMA_VERSIONS))}); upgrade kinetix-bench",
+        )
+    version = int(versions[0]) if len(versions) else SCHEMA_VERSION
+    mixed = np.flatnonzero(versions != version)
+    if mixed.size:
+        _fail(
+            int(mixed[0]),
+            "schema_version",
+            f"schema version {versions[mixed[0]]} in a table of version {version}",
         )
     size = size_of_schema(schema)
     handmade = "witness_actions" in schema.names
-    expected = table_schema(size, handmade=handmade)
+    expected = table_schema(size, handmade=handmade, version=version)
     for f in expected:
         if f.name not in schema.names:
             raise LevelTableError(f"{what}: column {f.name!r} missing")
@@ -413,6 +470,7 @@ def _check_rows(lv: Level, size: EnvSize, table: pa.Table) -> None:
         "thruster_bindings",
         f"thruster binding must be in 0..{NUM_THRUSTER_BINDINGS - 1}",
     )
+    _check_measured(table)
     if "witness_actions" in table.schema.names:
         from kinetix.planner import MAX_STEPS, WitnessError, check_witness
 
@@ -425,6 +483,33 @@ def _check_rows(lv: Level, size: EnvSize, table: pa.Table) -> None:
                 check_witness(np.asarray(w, np.int8).reshape(-1, 6))
             except WitnessError as e:
                 _fail(i, "witness_actions", str(e))
+
+
+def _check_measured(table: pa.Table) -> None:
+    """Ranges of the schema-2 measured columns (nulls are unmeasured and fine)."""
+    names = table.schema.names
+
+    def values(col):
+        return table.column(col).to_pylist() if col in names else []
+
+    for i, v in enumerate(values("constant_solves")):
+        if v is not None and not 0 <= v <= _NUM_CONSTANT_ACTIONS:
+            _fail(i, "constant_solves", f"{v} is not in 0..{_NUM_CONSTANT_ACTIONS}")
+    for col in ("scratch_solve_rate_1e5", "scratch_solve_rate_1e6", "witness_robustness"):
+        for i, v in enumerate(values(col)):
+            if v is not None and not 0.0 <= v <= 1.0:
+                _fail(i, col, f"{v} is not a rate in [0, 1]")
+    for i, v in enumerate(values("tier")):
+        if v is not None and v not in TIERS:
+            _fail(i, "tier", f"{v!r} is not one of {', '.join(TIERS)}")
+    for i, v in enumerate(values("witness_cem_iterations")):
+        if v is not None and v < 0:
+            _fail(i, "witness_cem_iterations", f"{v} is negative")
+    for i, v in enumerate(values("best_constant_action")):
+        if v is not None and not (
+            all(0 <= a <= 2 for a in v[:4]) and all(a in (0, 1) for a in v[4:])
+        ):
+            _fail(i, "best_constant_action", f"{v} is not a MultiDiscrete action")
 
 
 def _get(level: Level, path: str):

@@ -84,8 +84,48 @@ def _handmade_split(cfg: ConfigRecipe) -> SplitData:
         "description": [e.description for e in entries],
         "tags": [list(e.tags) for e in entries],
         "witness_actions": [np.asarray(a, np.int8) for _, _, a in certified],
+        **_measured_meta(cfg, [e.id for e in entries], required=release != "v1"),
     }
     return SplitData(levels, meta, handmade=True)
+
+
+#: Measured columns (schema 2) -> the measurement row's field of the same meaning.
+_MEASURED_FIELDS = (
+    "constant_solves",
+    "best_constant_action",
+    "scratch_solve_rate_1e5",
+    "scratch_solve_rate_1e6",
+    "tier",
+)
+
+
+def _measured_meta(cfg: ConfigRecipe, ids: list[str], *, required: bool) -> dict[str, list]:
+    """The schema-2 measured columns of hand-made levels ``ids``, from the committed
+    measurements (``kinetix/handmade/measurements.json``, current for the level's hash and this
+    simulator) and witness store. Unmeasured levels get nulls, unless ``required`` (releases
+    after v1, whose rules are checked on these figures): then a :class:`DatasetError` names them.
+    """
+    import kinetix.handmade as hm
+    from kinetix.handmade.measurements import current_measurements
+
+    sim = simulator_version()
+    rows = {k: r for k, r in current_measurements().items() if r.get("simulator") == sim}
+    missing = [i for i in ids if i not in rows or rows[i].get("constant_solves") is None]
+    if required and missing:
+        raise DatasetError(
+            f"config {cfg.name}: {len(missing)} level(s) without a current measurement under "
+            f"{sim}: {', '.join(missing)} (run `kinetix-bench levels calibrate --level ID`)"
+        )
+    witnesses = hm.load_witnesses()
+    meta = {k: [rows.get(i, {}).get(k) for i in ids] for k in _MEASURED_FIELDS}
+    meta["witness_cem_iterations"] = [
+        (witnesses.get(i) or {}).get("planner", {}).get("iterations")
+        if (witnesses.get(i) or {}).get("method") == "cem"
+        else None
+        for i in ids
+    ]
+    meta["witness_robustness"] = [(witnesses.get(i) or {}).get("robustness") for i in ids]
+    return meta
 
 
 def _kinetix_split(cfg: ConfigRecipe) -> SplitData:
@@ -399,13 +439,24 @@ def _write_dataset(recipe: Recipe, computed: dict, manifest: dict, out: Path, lo
             first = computed[(cfg.name, cfg.splits[0].name)].data
             manifest["configs"][cfg.name]["thumbnail"] = _thumbnails(tmp, cfg, first)
         write_manifest(tmp, manifest)
-        write_card(tmp, manifest, recipe)
+        write_card(tmp, manifest, recipe, _card_levels(recipe, computed))
         verify_dataset(tmp)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _card_levels(recipe: Recipe, computed: dict) -> dict[str, list[dict]]:
+    """Per-level rows of the hand-made configs (first split), for the card's measured table."""
+    out = {}
+    for cfg in recipe.configs:
+        done = computed[(cfg.name, cfg.splits[0].name)]
+        if done.data.handmade:
+            n = done.entry["num_rows"]
+            out[cfg.name] = [{k: v[i] for k, v in done.meta.items()} for i in range(n)]
+    return out
 
 
 def _replace_dir(new: Path, out: Path) -> None:

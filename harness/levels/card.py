@@ -67,8 +67,64 @@ def _yaml_header(manifest: dict) -> str:
     return data.to_yaml()
 
 
-def card_text(manifest: dict, recipe=None) -> str:
-    """The full card (YAML header + Markdown body) for ``manifest``."""
+def _rate(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def measured_table(rows: list[dict]) -> str:
+    """The per-level Markdown table of hand-made levels' measured difficulty.
+
+    ``rows``: one dict per level with the table's metadata columns (``level_id``, ``tags``,
+    ``tier``, ``constant_solves``, ``random_solve_rate``, ``scratch_solve_rate_1e5``,
+    ``scratch_solve_rate_1e6``, ``witness_actions``, ``witness_cem_iterations``,
+    ``witness_robustness``); missing figures print as ``-``."""
+    out = [
+        "| level | family | tier | constant actions solving (of 324) | random policy "
+        "| scratch PPO 1e5 | scratch PPO 1e6 | witness steps | CEM iterations "
+        "| witness robustness |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        tags = r.get("tags") or ["-"]
+        w = r.get("witness_actions")
+        cells = [
+            f"`{r['level_id']}`",
+            tags[0],
+            r.get("tier") or "-",
+            "-" if r.get("constant_solves") is None else str(r["constant_solves"]),
+            _rate(r.get("random_solve_rate")),
+            _rate(r.get("scratch_solve_rate_1e5")),
+            _rate(r.get("scratch_solve_rate_1e6")),
+            "-" if w is None else str(len(w)),
+            "-" if r.get("witness_cem_iterations") is None else str(r["witness_cem_iterations"]),
+            _rate(r.get("witness_robustness")),
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _measured_section(levels: dict[str, list[dict]] | None) -> str:
+    if not levels:
+        return ""
+    parts = [
+        "## Measured difficulty of the hand-made levels\n\n"
+        "Measured by `kinetix-bench levels calibrate` under this dataset's simulator: how many "
+        "of the 324 constant MultiDiscrete actions solve the level (one deterministic episode "
+        "each), the random policy's solve rate (64 episodes), from-scratch PPO's solve rate "
+        "(the fine-tuning protocol's PPO, entity transformer, mean of 3 training seeds) at 1e5 "
+        "and 1e6 env steps, and the tier it gives: `easy` (scratch PPO >= 0.8 at 1e5), "
+        "`medium` (below, but >= 0.5 at 1e6), `hard` (below 0.5 at 1e6, yet solved by the "
+        "stored witness). Witness robustness: the fraction of 16 one-step edits of the witness "
+        "that still solve. `-`: not measured."
+    ]
+    for name, rows in levels.items():
+        parts.append(f"**{name}**\n\n{measured_table(rows)}")
+    return "\n\n".join(parts) + "\n"
+
+
+def card_text(manifest: dict, recipe=None, levels: dict[str, list[dict]] | None = None) -> str:
+    """The full card (YAML header + Markdown body) for ``manifest``; ``levels`` maps hand-made
+    config names to their per-level rows (:func:`measured_table`), shown when given."""
     manifest = _canonical(manifest)
     rows = []
     for name, c in manifest["configs"].items():
@@ -135,7 +191,10 @@ config, split, revision and level-set hash.
   `random_solve_rate` (64 first episodes of the uniform random policy, keys from the level
   hash; null when not computed);
 - hand-made levels: `description`, `tags` (family, difficulty), `witness_actions`
-  (MultiDiscrete rows of 6 int8: 4 motors in {{0, 1, 2}}, 2 thrusters in {{0, 1}});
+  (MultiDiscrete rows of 6 int8: 4 motors in {{0, 1, 2}}, 2 thrusters in {{0, 1}}); from schema
+  2 also their measured difficulty (null where not measured): `constant_solves` (of the 324
+  constant actions), `best_constant_action`, `scratch_solve_rate_1e5`, `scratch_solve_rate_1e6`,
+  `tier`, `witness_cem_iterations`, `witness_robustness` (see below);
 - physics: one fixed-size-list column per attribute of the level pytree
   (`polygon_position` [P, 2], `polygon_vertices` [P, 4, 2], `circle_radius` [C],
   `joint_*` [J], `thruster_*` [T], `polygon_roles`, `motor_bindings`, `gravity` [2], ...),
@@ -152,6 +211,7 @@ config, split, revision and level-set hash.
 Releases are semver tags on explicit commits; a tag never moves; any content change is a new
 major version and new benchmark ids (`-v2`).
 
+{_measured_section(levels)}
 ## Thumbnails
 
 {thumbs}
@@ -159,11 +219,13 @@ major version and new benchmark ids (`-v2`).
     return f"---\n{_yaml_header(manifest)}\n---\n{body}"
 
 
-def write_card(root: str | Path, manifest: dict, recipe=None) -> Path:
-    """Writes ``root/README.md`` (atomically)."""
+def write_card(
+    root: str | Path, manifest: dict, recipe=None, levels: dict[str, list[dict]] | None = None
+) -> Path:
+    """Writes ``root/README.md`` (atomically); ``levels`` as in :func:`card_text`."""
     from kinetix.atomic_io import atomic_write
 
     path = Path(root) / "README.md"
-    text = card_text(manifest, recipe)
+    text = card_text(manifest, recipe, levels)
     atomic_write(path, lambda f: f.write(text.encode()))
     return path

@@ -18,6 +18,7 @@ import pytest
 import kinetix as kx
 from kinetix.level_files import read_level_parquet, read_level_table, write_level_parquet
 from kinetix.level_table import (
+    MEASURED_COLUMNS,
     SCHEMA_VERSION,
     LevelTableError,
     levels_to_table,
@@ -311,9 +312,90 @@ def _replace(table: pa.Table, name: str, array) -> pa.Table:
 
 
 def test_validate_schema_version(table_s):
-    bad = _replace(table_s, "schema_version", pa.array([1, 1, 2], pa.int16()))
-    with pytest.raises(LevelTableError, match=_err(2, "schema_version") + ".*version 2"):
+    bad = _replace(table_s, "schema_version", pa.array([2, 2, 3], pa.int16()))
+    with pytest.raises(LevelTableError, match=_err(2, "schema_version") + ".*version 3 is not"):
         validate_table(bad)
+    mixed = _replace(table_s, "schema_version", pa.array([2, 2, 1], pa.int16()))
+    with pytest.raises(LevelTableError, match=_err(2, "schema_version") + ".*of version 2"):
+        validate_table(mixed)
+
+
+def test_schema_1_tables_are_still_read(sampled, handmade_s):
+    """Tables written before the measured columns (schema 1) read and validate unchanged."""
+    batch = sampled["s"]
+    old = levels_to_table(batch, _meta(batch), version=1)
+    assert old.column("schema_version").to_pylist() == [1] * N
+    assert old.schema.metadata[b"kinetix_bench.schema_version"] == b"1"
+    assert old.schema.names == table_schema("s", version=1).names
+    validate_table(old)
+    _assert_same_levels(batch, table_to_levels(old))
+    levels, new, _ = handmade_s
+    meta = {k: new.column(k).to_pylist() for k in _HANDMADE_META}
+    old_hm = levels_to_table(levels, meta, handmade=True, version=1)
+    assert not set(MEASURED_COLUMNS) & set(old_hm.schema.names)
+    assert validate_table(old_hm) == kx.env_size("s")
+    _assert_same_levels(levels, table_to_levels(old_hm))
+    with pytest.raises(LevelTableError, match="schema version 3"):
+        table_schema("s", version=3)
+
+
+_HANDMADE_META = (
+    "level_id",
+    "level_hash",
+    "source",
+    "description",
+    "tags",
+    "witness_actions",
+)
+
+
+def _measured(n):
+    return {
+        "constant_solves": [0, 3][:n],
+        "best_constant_action": [[2, 0, 0, 0, 1, 0], None][:n],
+        "scratch_solve_rate_1e5": [0.05, None][:n],
+        "scratch_solve_rate_1e6": [None, None][:n],
+        "tier": [None, "hard"][:n],
+        "witness_cem_iterations": [4, None][:n],
+        "witness_robustness": [0.5, 1.0][:n],
+    }
+
+
+def test_measured_columns_round_trip(handmade_s, tmp_path):
+    levels, table, _ = handmade_s
+    meta = {k: table.column(k).to_pylist() for k in _HANDMADE_META} | _measured(2)
+    t = levels_to_table(levels, meta, handmade=True)
+    assert t.column("schema_version").to_pylist() == [2, 2]
+    write_level_parquet(t, tmp_path / "m.parquet")
+    _, back = read_level_parquet([tmp_path / "m.parquet"])
+    for k, want in _measured(2).items():
+        got = back.column(k).to_pylist()
+        assert got == pytest.approx(want) if k.startswith(("scratch", "witness_r")) else got == want
+    # unmeasured levels are nulls, not zeros
+    bare = levels_to_table(
+        levels, {k: table.column(k).to_pylist() for k in _HANDMADE_META}, handmade=True
+    )
+    assert all(bare.column(k).null_count == 2 for k in MEASURED_COLUMNS)
+    validate_table(bare)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("constant_solves", 325, "325 is not in 0..324"),
+        ("scratch_solve_rate_1e6", 1.5, "not a rate"),
+        ("witness_robustness", -0.25, "not a rate"),
+        ("tier", "trivial", "'trivial' is not one of easy, medium, hard"),
+        ("best_constant_action", [0, 0, 3, 0, 0, 0], "not a MultiDiscrete action"),
+        ("witness_cem_iterations", -1, "negative"),
+    ],
+)
+def test_validate_measured_columns(handmade_s, column, value, problem):
+    levels, table, _ = handmade_s
+    meta = {k: table.column(k).to_pylist() for k in _HANDMADE_META} | _measured(2)
+    meta[column] = [meta[column][0], value]
+    with pytest.raises(LevelTableError, match=_err(1, column) + ".*" + re.escape(problem)):
+        validate_table(levels_to_table(levels, meta, handmade=True))
 
 
 def test_validate_missing_column(table_s):

@@ -231,6 +231,54 @@ def test_card(dataset):
     assert "thumbnails/random-s.png" in text
 
 
+def test_measured_columns_and_card_table(dataset):
+    """Hand-made rows carry the committed measurements (schema 2) and the witness store's CEM
+    iterations and robustness; the card has one table row per level with the same figures."""
+    import kinetix.handmade as hm
+    from harness.levels.build import simulator_version
+    from kinetix.handmade.measurements import current_measurements
+    from kinetix.level_files import read_level_parquet
+
+    _, table = read_level_parquet(split_files(dataset, "handmade-s", "test"))
+    assert set(table.column("schema_version").to_pylist()) == {2}
+    rows = {
+        k: r for k, r in current_measurements().items() if r["simulator"] == simulator_version()
+    }
+    witnesses = hm.load_witnesses()
+    ids = table.column("level_id").to_pylist()
+    assert any(i in rows for i in ids)  # the committed store measures these levels
+    text = (dataset / "README.md").read_text()
+    assert "## Measured difficulty of the hand-made levels" in text
+    for j, i in enumerate(ids):
+        m, w = rows.get(i, {}), witnesses[i]
+        assert table.column("constant_solves")[j].as_py() == m.get("constant_solves")
+        assert table.column("best_constant_action")[j].as_py() == m.get("best_constant_action")
+        assert table.column("tier")[j].as_py() == m.get("tier")
+        got = table.column("scratch_solve_rate_1e5")[j].as_py()
+        assert got == pytest.approx(m.get("scratch_solve_rate_1e5"))
+        assert table.column("witness_robustness")[j].as_py() == pytest.approx(w.get("robustness"))
+        iters = w["planner"]["iterations"] if w["method"] == "cem" else None
+        assert table.column("witness_cem_iterations")[j].as_py() == iters
+        line = next(x for x in text.splitlines() if x.startswith(f"| `{i}` |"))
+        solves = "-" if m.get("constant_solves") is None else str(m["constant_solves"])
+        assert line.split(" | ")[3] == solves
+        assert line.split(" | ")[7] == str(len(w["actions"]))
+
+
+def test_a_later_release_needs_every_level_measured():
+    from types import SimpleNamespace
+
+    from harness.levels.build import _measured_meta
+
+    cfg = SimpleNamespace(name="handmade-s")
+    meta = _measured_meta(cfg, ["handmade-s/not_a_level"], required=False)
+    assert meta["constant_solves"] == [None] and meta["witness_robustness"] == [None]
+    with pytest.raises(
+        DatasetError, match="handmade-s: 1 level.*handmade-s/not_a_level.*calibrate"
+    ):
+        _measured_meta(cfg, ["handmade-s/not_a_level"], required=True)
+
+
 # ----------------------------------------------------------------------------- tampering
 def test_flipped_byte(copy):
     rel = "random-s/validation-00001-of-00003.parquet"
