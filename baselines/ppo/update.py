@@ -151,9 +151,12 @@ def make_train(cfg: TrainConfig, agent, pool, mesh: Mesh | None = None, *, const
 
     # Compiled programs are shared by every make_train of the same settings (each fine-tuning
     # cell calls make_train): the pool is an argument of init and part of the runner, never a
-    # constant of the programs, so one compile serves every level of the same shapes.
+    # constant of the programs, so one compile serves every level of the same shapes. The run's
+    # seed (only the key given to init) and name are not settings of the programs: one compile
+    # serves every training seed too.
+    settings = {k: v for k, v in config_to_dict(cfg).items() if k not in ("seed", "name")}
     program_key = (
-        json.dumps(config_to_dict(cfg), sort_keys=True, default=str),
+        json.dumps(settings, sort_keys=True, default=str),
         repr(agent),
         multi_level,
         constrain,

@@ -230,6 +230,24 @@ def tiny_run():
     return cfg, agent, fns, fns.compiled_update(runner), runner
 
 
+def test_programs_are_shared_across_seeds_and_levels(tiny_run):
+    """Another training seed or level pool of the same settings reuses the compiled programs
+    (each fine-tuning cell is one (level, seed) run), so nothing is traced or compiled again."""
+    import dataclasses
+
+    import kinetix.handmade as hm
+    from baselines.ppo.train import make_train
+    from kinetix.level import stack_levels
+
+    cfg, agent, fns, update, runner = tiny_run
+    other = dataclasses.replace(cfg, seed=cfg.seed + 7, name="another-run")
+    pool = stack_levels([hm.REGISTRY["handmade-s/tilt_plate"].build()] * 2, "s")
+    fns2 = make_train(other, agent, pool)
+    assert fns2.compiled_update(runner) is update
+    changed = dataclasses.replace(cfg, ppo=dataclasses.replace(cfg.ppo, lr=2e-3))
+    assert make_train(changed, agent, pool).compiled_update(runner) is not update
+
+
 def _copy(tree):
     return jax.tree.map(lambda x: jnp.array(x, copy=True), tree)
 
