@@ -8,6 +8,9 @@ collects them, parses arguments and turns our errors into exit codes:
 * 2: bad usage or a user error (a ``ValueError`` subclass defined in our packages, printed as one
   ``error: ...`` line; ``--debug`` shows the traceback);
 * 130: interrupted.
+
+Every command keeps jax's persistent compilation cache (:func:`use_compilation_cache`), so a
+command run again does not compile its programs again.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "build_parser",
+    "compilation_cache_folder",
+    "main",
+    "use_compilation_cache",
+]
 
 #: Command-group modules, in the order ``--help`` lists them. Adding a group is one line here.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -90,6 +99,62 @@ def _is_user_error(exc: BaseException) -> bool:
     return False
 
 
+#: Values of ``KINETIX_BENCH_JAX_CACHE`` that turn the persistent compilation cache off.
+_CACHE_OFF = frozenset({"0", "off", "no", "false", "none"})
+
+
+def _host_tag() -> str:
+    """jaxlib's version and a digest of this CPU's architecture and instruction-set flags: a
+    compiled XLA:CPU program is only valid for the jaxlib and the CPU features it was built for."""
+    import hashlib
+    import platform
+
+    try:
+        jaxlib = importlib.metadata.version("jaxlib")
+    except importlib.metadata.PackageNotFoundError:
+        jaxlib = "unknown"
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        pass
+    digest = hashlib.sha256(f"{platform.machine()} {platform.processor()} {flags}".encode())
+    return f"jaxlib-{jaxlib}-{digest.hexdigest()[:12]}"
+
+
+def compilation_cache_folder(environ=os.environ) -> str | None:
+    """The folder of jax's persistent compilation cache for CLI commands, or None (off).
+
+    ``$JAX_COMPILATION_CACHE_DIR`` when set (jax's own setting wins); else
+    ``$KINETIX_BENCH_JAX_CACHE``; else ``~/.cache/kinetix-bench/jax/<jaxlib>-<cpu>`` (one folder
+    per jaxlib version and CPU feature set, so a cache shared between hosts never serves a
+    program built for another CPU). ``KINETIX_BENCH_JAX_CACHE=off`` turns it off."""
+    if environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return environ["JAX_COMPILATION_CACHE_DIR"]
+    choice = environ.get("KINETIX_BENCH_JAX_CACHE", "").strip()
+    if choice.lower() in _CACHE_OFF and choice:
+        return None
+    if choice:
+        return choice
+    return os.path.join(os.path.expanduser("~"), ".cache", "kinetix-bench", "jax", _host_tag())
+
+
+def use_compilation_cache() -> str | None:
+    """Turns on jax's persistent compilation cache for this process at
+    :func:`compilation_cache_folder`; returns the folder (None: off). jax's thresholds apply
+    (only compiles of at least a second are stored). ``bench`` commands switch it off again
+    unless ``--compilation-cache``, so that they time real compiles."""
+    folder = compilation_cache_folder()
+    if folder is None:
+        return None
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update("jax_compilation_cache_dir", folder)
+    else:  # read by jax when it is imported (and by the workers this process starts)
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    return folder
+
+
 def main(argv: Sequence[str] | None = None, *, modules=COMMAND_MODULES) -> int:
     """Runs the CLI; returns the exit code (the console script exits with it)."""
     parser = build_parser(modules)
@@ -98,6 +163,7 @@ def main(argv: Sequence[str] | None = None, *, modules=COMMAND_MODULES) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
+    use_compilation_cache()
     try:
         code = func(args)
     except KeyboardInterrupt:

@@ -155,3 +155,46 @@ def test_demo(capsys):
     code, out, _ = run(capsys, *argv)  # the human-readable table
     assert code == 0
     assert "steps/s" in out and "touching pairs" in out
+
+
+def test_compilation_cache_folder_precedence(tmp_path):
+    home = {"HOME": str(tmp_path)}
+    mine = cli.compilation_cache_folder({**home, "JAX_COMPILATION_CACHE_DIR": "/x/jax"})
+    assert mine == "/x/jax"  # jax's own setting wins
+    assert cli.compilation_cache_folder({"KINETIX_BENCH_JAX_CACHE": "/y"}) == "/y"
+    for off in ("off", "0", "none", "OFF"):
+        assert cli.compilation_cache_folder({"KINETIX_BENCH_JAX_CACHE": off}) is None
+    default = Path(cli.compilation_cache_folder({}))
+    assert default.parent == Path("~/.cache/kinetix-bench/jax").expanduser()
+    assert default.name.startswith("jaxlib-")  # one folder per jaxlib and CPU feature set
+
+
+_TINY_COMMAND = """
+import sys, types
+from harness import cli
+
+def tiny(args):
+    import jax, jax.numpy as jnp
+    print(float(jax.jit(lambda x: jnp.sin(x) * 2)(jnp.float32(1.0))))
+
+mod = types.SimpleNamespace(
+    register=lambda sp: sp.add_parser("tiny").set_defaults(func=tiny))
+sys.exit(cli.main(["tiny"], modules=[mod]))
+"""
+
+
+@pytest.mark.parametrize("setting", [None, "off"])
+def test_commands_keep_the_persistent_compilation_cache(tmp_path, setting):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.pop("KINETIX_BENCH_JAX_CACHE", None)
+    env |= {"HOME": str(tmp_path), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    if setting:
+        env["KINETIX_BENCH_JAX_CACHE"] = setting
+    res = subprocess.run(
+        [sys.executable, "-c", _TINY_COMMAND], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr
+    cached = list((tmp_path / ".cache" / "kinetix-bench" / "jax").glob("jaxlib-*/*"))
+    assert bool(cached) == (setting is None), cached
