@@ -239,3 +239,26 @@ def _(b):
     b.thruster(tray, angle=90, power=0.12, binding=1, at=(0.3, 0))
     b.circle((0.6, 1.45), 0.11, role="green", density=0.5)
     b.circle((4.0, 3.0), 0.2, role="blue", static=True)
+
+
+@level(
+    "l",
+    "open_the_gate_then_bat",
+    family=F,
+    difficulty="medium",
+    description="A green ball rests in a cradle behind a closed gate: swing the gate up out of the way first, then bat the ball with the hanging arm so it rolls under to the blue ball; batted early, it bounces back.",  # noqa: E501
+    releases=("v2",),
+)
+def _(b):
+    b.polygon((0, 0), [(1.1, 0.4), (1.45, 0.4), (1.1, 0.5)], static=True)  # the cradle
+    b.polygon((0, 0), [(1.75, 0.4), (2.1, 0.4), (2.1, 0.47)], static=True)
+    b.rect((3.1, 0.44), 2.0, 0.08, static=True)
+    bat_pivot = b.circle((1.0, 1.5), 0.06, static=True)
+    bat = b.rect((1.0, 1.0), 0.1, 1.0, density=3.0)
+    b.hinge(bat_pivot, bat, (1.0, 1.5), binding=0, speed=2.0, power=2.0, limits=(-10, 75))
+    gate_pivot = b.circle((2.6, 1.5), 0.06, static=True)
+    gate = b.rect((2.6, 1.0), 0.08, 1.0)  # swings up to the left only
+    b.hinge(gate_pivot, gate, (2.6, 1.5), binding=1, speed=0.15, power=1.0, limits=(-100, 0))
+    b.rect((2.6, 3.3), 0.15, 3.4, static=True)  # a wall above the gate
+    b.circle((1.6, 0.55), 0.15, role="green", restitution=0.5)
+    b.circle((4.5, 0.75), 0.25, role="blue", static=True)
