@@ -30,6 +30,16 @@ def _car(
     return body, wheels
 
 
+def _small_car(b, x, y, *, speed, power):
+    """A 0.6 m car body at (x, y) (green) on two wheels of radius 0.15 driven by motor binding
+    0; returns the body."""
+    body = b.rect((x, y), 0.6, 0.12, role="green")
+    for dx in (-0.22, 0.22):
+        wheel = b.circle((x + dx, y - 0.17), 0.15)
+        b.hinge(body, wheel, (x + dx, y - 0.17), binding=0, speed=speed, power=power)
+    return body
+
+
 @level(
     "s",
     "unicycle_right",
@@ -209,10 +219,7 @@ def _(b):
     b.rect((2.5, 2.3), 5.0, 0.15, role="red", static=True)
     b.rect((2.5, 0.7), 0.5, 0.6, role="red", static=True)
     b.rect((4.6, 0.6), 0.4, 0.4, role="blue", static=True)
-    body = b.rect((0.9, 0.75), 0.6, 0.12, role="green")
-    for dx in (-0.22, 0.22):
-        wheel = b.circle((0.9 + dx, 0.58), 0.15)
-        b.hinge(body, wheel, (0.9 + dx, 0.58), binding=0, speed=2.0, power=0.3)
+    body = _small_car(b, 0.9, 0.75, speed=2.0, power=0.3)
     b.thruster(body, angle=90, power=0.45, binding=0)
 
 
@@ -230,10 +237,7 @@ def _(b):
     b.rect((1.025, 0.7), 2.05, 0.6, static=True)
     b.rect((3.975, 0.7), 2.05, 0.6, static=True)
     b.rect((4.7, 1.2), 0.4, 0.4, role="blue", static=True)
-    body = b.rect((0.8, 1.35), 0.6, 0.12, role="green")
-    for dx in (-0.22, 0.22):
-        wheel = b.circle((0.8 + dx, 1.18), 0.15)
-        b.hinge(body, wheel, (0.8 + dx, 1.18), binding=0, speed=2.0, power=0.3)
+    body = _small_car(b, 0.8, 1.35, speed=2.0, power=0.3)
     b.thruster(body, angle=90, power=0.3, binding=0)
 
 
@@ -250,10 +254,7 @@ def _(b):
     b.polygon((0, 0), [(3.2, 0.4), (5.0, 0.4), (5.0, 1.5)], static=True)
     b.rect((0.15, 1.9), 0.3, 0.6, role="red", static=True)
     b.circle((4.8, 1.8), 0.15, role="blue", static=True)
-    body = b.rect((2.5, 0.75), 0.6, 0.12, role="green")
-    for dx in (-0.22, 0.22):
-        wheel = b.circle((2.5 + dx, 0.58), 0.15)
-        b.hinge(body, wheel, (2.5 + dx, 0.58), binding=0, speed=5.0, power=0.1)
+    _small_car(b, 2.5, 0.75, speed=5.0, power=0.1)
 
 
 @level(
