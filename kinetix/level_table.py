@@ -38,6 +38,7 @@ import pyarrow as pa
 from jax2d import MAX_INVERSE_INERTIA, MAX_INVERSE_MASS
 from kinetix.errors import LevelError
 from kinetix.level import Level
+from kinetix.measured_columns import MEASURED_COLUMNS, TIERS, measured_problem
 from kinetix.sizes import EnvSize, env_size
 
 __all__ = [
@@ -94,23 +95,6 @@ HANDMADE_COLUMNS: dict[str, pa.DataType] = {
     "tags": pa.list_(pa.string()),
     "witness_actions": pa.list_(pa.list_(pa.int8(), 6)),
 }
-
-#: Schema 2: the measured difficulty of hand-made levels (all nullable: a level may be unmeasured).
-MEASURED_COLUMNS: dict[str, pa.DataType] = {
-    "constant_solves": pa.int16(),
-    "best_constant_action": pa.list_(pa.int8(), 6),
-    "scratch_solve_rate_1e5": pa.float32(),
-    "scratch_solve_rate_1e6": pa.float32(),
-    "tier": pa.string(),
-    "witness_cem_iterations": pa.int32(),
-    "witness_robustness": pa.float32(),
-}
-
-#: The difficulty tiers of the measured ladder (``tier`` column).
-TIERS = ("easy", "medium", "hard")
-
-#: Number of constant MultiDiscrete actions (3^4 motor x 2^2 thruster settings).
-_NUM_CONSTANT_ACTIONS = 324
 
 #: Metadata columns that may be null (the others never are).
 NULLABLE = frozenset(
@@ -470,7 +454,9 @@ def _check_rows(lv: Level, size: EnvSize, table: pa.Table) -> None:
         "thruster_bindings",
         f"thruster binding must be in 0..{NUM_THRUSTER_BINDINGS - 1}",
     )
-    _check_measured(table)
+    problem = measured_problem(table)
+    if problem is not None:
+        _fail(*problem)
     if "witness_actions" in table.schema.names:
         from kinetix.planner import MAX_STEPS, WitnessError, check_witness
 
@@ -483,33 +469,6 @@ def _check_rows(lv: Level, size: EnvSize, table: pa.Table) -> None:
                 check_witness(np.asarray(w, np.int8).reshape(-1, 6))
             except WitnessError as e:
                 _fail(i, "witness_actions", str(e))
-
-
-def _check_measured(table: pa.Table) -> None:
-    """Ranges of the schema-2 measured columns (nulls are unmeasured and fine)."""
-    names = table.schema.names
-
-    def values(col):
-        return table.column(col).to_pylist() if col in names else []
-
-    for i, v in enumerate(values("constant_solves")):
-        if v is not None and not 0 <= v <= _NUM_CONSTANT_ACTIONS:
-            _fail(i, "constant_solves", f"{v} is not in 0..{_NUM_CONSTANT_ACTIONS}")
-    for col in ("scratch_solve_rate_1e5", "scratch_solve_rate_1e6", "witness_robustness"):
-        for i, v in enumerate(values(col)):
-            if v is not None and not 0.0 <= v <= 1.0:
-                _fail(i, col, f"{v} is not a rate in [0, 1]")
-    for i, v in enumerate(values("tier")):
-        if v is not None and v not in TIERS:
-            _fail(i, "tier", f"{v!r} is not one of {', '.join(TIERS)}")
-    for i, v in enumerate(values("witness_cem_iterations")):
-        if v is not None and v < 0:
-            _fail(i, "witness_cem_iterations", f"{v} is negative")
-    for i, v in enumerate(values("best_constant_action")):
-        if v is not None and not (
-            all(0 <= a <= 2 for a in v[:4]) and all(a in (0, 1) for a in v[4:])
-        ):
-            _fail(i, "best_constant_action", f"{v} is not a MultiDiscrete action")
 
 
 def _get(level: Level, path: str):
